@@ -1,0 +1,1 @@
+"""tap-batchimport: Singer tap for the results of asynchronous batch-import jobs."""

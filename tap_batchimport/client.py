@@ -1,0 +1,275 @@
+"""HTTP access shared by every vendor: URLs, auth, retries, JSON decoding, clear errors.
+
+Own request loop rather than ``RESTStream.request_decorator``: ``job_details`` talks to
+three vendors (three authenticators) from one stream, and the results streams need
+per-page control (202/428 "not ready", resume tokens, STATE after each page) that
+``RESTStream.request_records`` does not expose. The parts are still the SDK's and
+``backoff``'s: SDK authenticators and exceptions, ``backoff.on_exception``.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import backoff
+import msgspec
+import requests
+
+from singer_sdk.exceptions import RetriableAPIError
+from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.retry import RetryBudget, RetryPolicy, parse_retry_after
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+_decode = msgspec.json.Decoder().decode
+
+#: Statuses worth another try: rate limit, timeouts and server-side failures.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+#: Exceptions ``backoff`` retries: retriable answers and lost or broken connections.
+RETRIABLE_EXCEPTIONS = (
+    RetriableAPIError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One vendor endpoint, named by its path template (the name used in errors and logs).
+
+    Attributes:
+        path: Path template relative to the vendor base URL, e.g.
+            ``/v2/users/batch/{job_id}/errors``. Placeholders are URL-encoded as
+            whole path segments, so a job id can never add or escape path segments.
+        method: HTTP method.
+        envelope: Top-level key a successful body must have; a 200 without it is
+            malformed and retried like a 5xx.
+    """
+
+    path: str
+    method: str = "GET"
+    envelope: str | None = None
+
+    def url(self, base_url: str, **params: str) -> str:
+        """Join the base URL (keeping any path prefix) and the encoded path.
+
+        Args:
+            base_url: Vendor base URL, possibly with a path prefix.
+            **params: Path placeholder values.
+
+        Returns:
+            The absolute URL.
+        """
+        encoded = {k: quote(str(v), safe="") for k, v in params.items()}
+        return base_url.rstrip("/") + self.path.format(**encoded)
+
+    def __str__(self) -> str:
+        """Return e.g. ``GET /v2/users/batch/{job_id}``."""
+        return f"{self.method} {self.path}"
+
+
+@dataclass
+class ApiResponse:
+    """A vendor answer the caller has to act on.
+
+    Attributes:
+        status: HTTP status.
+        payload: Decoded JSON body for 2xx answers (None for "not ready" answers).
+        size: Bytes of the body, used to budget STATE messages.
+    """
+
+    status: int
+    payload: t.Any = None
+    size: int = 0
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A 2xx answer that is not the JSON the endpoint promises."""
+
+
+class RefreshableAuth(t.Protocol):
+    """An authenticator that can fetch a new token after a 401."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add credentials to a request."""
+
+    def refresh(self) -> None:
+        """Drop the current token and fetch a new one."""
+
+
+@dataclass
+class VendorClient:
+    """Make authenticated, retried, decoded requests to one vendor.
+
+    Attributes:
+        vendor: Display name used in errors, e.g. ``Fullstory``.
+        base_url: Base URL with optional path prefix.
+        auth: Callable adding credentials to a prepared request (an SDK authenticator).
+        policy: Retry limits.
+        timeout: Connect and read timeout in seconds.
+        error_detail: Extracts the vendor's own message from an error response.
+        headers: Headers sent with every request.
+    """
+
+    vendor: str
+    base_url: str
+    auth: Callable[[requests.PreparedRequest], requests.PreparedRequest]
+    policy: RetryPolicy
+    timeout: float
+    error_detail: Callable[[requests.Response], str]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("tap-batchimport"))
+    session: requests.Session = field(default_factory=requests.Session)
+    _rate_limit_logged: bool = False
+
+    def request(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, t.Any] | None = None,
+        pass_statuses: Iterable[int] = (),
+        envelope: str | None = None,
+    ) -> ApiResponse:
+        """Send one request, retrying transient failures, and decode the answer.
+
+        Args:
+            endpoint: What to call.
+            path_params: Values for the endpoint's path placeholders.
+            params: Query parameters (None values are left out).
+            pass_statuses: Non-2xx statuses the caller handles itself (e.g. 202, 404,
+                428); they come back undecoded instead of raising.
+            envelope: Top-level key this answer must have (default: the endpoint's).
+
+        Returns:
+            The status and decoded payload.
+
+        Raises:
+            VendorAPIError: On a fatal answer, or when retries are exhausted.
+        """
+        url = endpoint.url(self.base_url, **(path_params or {}))
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        passing = frozenset(pass_statuses)
+        required_key = envelope or endpoint.envelope
+        budget = RetryBudget()
+        tries = 0
+
+        def attempt() -> ApiResponse:
+            nonlocal tries
+            tries += 1
+            return self._attempt(endpoint, url, query, passing, required_key)
+
+        retried = backoff.on_exception(
+            lambda: self.policy.wait_generator(budget),
+            RETRIABLE_EXCEPTIONS,
+            max_tries=self.policy.max_tries,
+            jitter=None,  # the wait generator adds its own, never below Retry-After
+            on_backoff=lambda details: self._log_backoff(endpoint, details),
+            logger=None,
+        )(attempt)
+        try:
+            return retried()
+        except RetriableAPIError as exc:
+            status = exc.response.status_code if exc.response is not None else "malformed"
+            why = budget.stop_reason or f"gave up after {tries} tries"
+            raise VendorAPIError(self.vendor, str(endpoint), status, f"{exc}; {why}") from None
+        except requests.exceptions.RequestException as exc:
+            why = budget.stop_reason or f"gave up after {tries} tries"
+            kind = type(exc).__name__
+            raise VendorAPIError(self.vendor, str(endpoint), kind, why) from None
+
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        query: Mapping[str, t.Any],
+        passing: frozenset[int],
+        envelope: str | None,
+    ) -> ApiResponse:
+        response = self._send(endpoint, url, query)
+        if response.status_code == 401 and 401 not in passing and hasattr(self.auth, "refresh"):  # noqa: PLR2004
+            # A token may expire between our expiry check and the server's: refresh once.
+            self.logger.info("%s answered 401; fetching a new token and retrying once", self.vendor)
+            t.cast("RefreshableAuth", self.auth).refresh()
+            response = self._send(endpoint, url, query)
+        status = response.status_code
+        if status in passing:
+            return ApiResponse(status=status, payload=None, size=len(response.content))
+        if status in RETRY_STATUSES:
+            raise RetriableAPIError(f"{status} {self.error_detail(response)}", response)
+        if status >= 400 or status < 200:  # noqa: PLR2004
+            raise VendorAPIError(self.vendor, str(endpoint), status, self.error_detail(response))
+        body = response.content
+        try:
+            payload = _decode(body)
+        except msgspec.DecodeError:
+            msg = f"{status} answer is not valid JSON ({len(body)} bytes)"
+            raise MalformedResponseError(msg, response) from None
+        if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
+            msg = f"{status} answer lacks its '{envelope}' envelope"
+            raise MalformedResponseError(msg, response)
+        return ApiResponse(status=status, payload=payload, size=len(body))
+
+    def _send(self, endpoint: Endpoint, url: str, query: Mapping[str, t.Any]) -> requests.Response:
+        request = requests.Request(endpoint.method, url, params=query, headers=dict(self.headers))
+        prepared = self.auth(self.session.prepare_request(request))
+        return self.session.send(prepared, timeout=self.timeout, allow_redirects=True)
+
+    def _log_backoff(self, endpoint: Endpoint, details: t.Any) -> None:  # noqa: ANN401
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        wait = details.get("wait", 0.0)
+        if response is not None and response.status_code == 429:  # noqa: PLR2004
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            if not self._rate_limit_logged:
+                self.logger.warning(
+                    "waiting %.0f s for %s rate limit (Retry-After: %s) on %s",
+                    wait,
+                    self.vendor,
+                    "absent" if asked is None else f"{asked:.0f} s",
+                    endpoint,
+                )
+                self._rate_limit_logged = True
+            return
+        what = (
+            f"HTTP {response.status_code}"
+            if response is not None and not isinstance(exc, MalformedResponseError)
+            else str(exc) if isinstance(exc, MalformedResponseError) else type(exc).__name__
+        )
+        self.logger.warning(
+            "%s %s: %s; retry %d in %.1f s",
+            self.vendor,
+            endpoint,
+            what,
+            details.get("tries", 0),
+            wait,
+        )
+
+
+def json_error_detail(response: requests.Response, keys: Iterable[str] = ("message",)) -> str:
+    """Pull a vendor's message out of an error body, falling back to the reason phrase.
+
+    Args:
+        response: The error response.
+        keys: Top-level keys to try, in order.
+
+    Returns:
+        A short single-line message (at most 300 characters).
+    """
+    try:
+        body = _decode(response.content)
+    except msgspec.DecodeError:
+        body = None
+    parts: list[str] = []
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in keys if isinstance(body.get(k), (str, int))]
+    text = " ".join(p.strip() for p in parts if str(p).strip()) or response.reason or "no message"
+    return " ".join(text.split())[:300]

@@ -1,0 +1,13 @@
+"""DruID bulk user API: per-row results of bulk jobs (placeholder until the vendor lands)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+SETTINGS = th.PropertiesList()
+STREAMS: tuple[type, ...] = ()
+VENDOR: t.Any = None
+
+__all__ = ["SETTINGS", "STREAMS", "VENDOR"]

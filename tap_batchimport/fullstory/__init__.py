@@ -1,0 +1,16 @@
+"""Fullstory Server API v2: users and events batch imports."""
+
+from __future__ import annotations
+
+from tap_batchimport.fullstory.settings import FULLSTORY_SETTINGS as SETTINGS
+from tap_batchimport.fullstory.streams import (
+    EventImportErrorsStream,
+    ImportedEventsStream,
+    ImportedUsersStream,
+    UserImportErrorsStream,
+)
+from tap_batchimport.fullstory.vendor import FullstoryVendor as VENDOR
+
+STREAMS = (UserImportErrorsStream, ImportedUsersStream, ImportedEventsStream, EventImportErrorsStream)
+
+__all__ = ["SETTINGS", "STREAMS", "VENDOR"]

@@ -1,0 +1,134 @@
+"""Record schemas of the Fullstory results streams, typed from the Server API v2 spec.
+
+Objects stay open (``additionalProperties``): Fullstory adds fields at any level and
+``properties`` are the customer's own. Objects that echo back *rejected* input (``user``
+in user errors, ``event`` in event errors) are typed no stricter than the API promises:
+that input may have been rejected because it was malformed.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+ANY: dict[str, t.Any] = {}
+
+
+def _open(*properties: th.Property) -> th.ObjectType:
+    return th.ObjectType(*properties, additional_properties=True)
+
+
+def _keys(*extra: th.Property) -> th.PropertiesList:
+    return th.PropertiesList(
+        th.Property("job_id", th.StringType, required=True, description="Batch import job id"),
+        th.Property(
+            "row_number",
+            th.IntegerType,
+            required=True,
+            description="0-based position of the row in the job's result list",
+        ),
+        *extra,
+    )
+
+
+def _rejected_input(name: str, description: str) -> th.Property:
+    return th.Property(
+        name,
+        th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
+        description=description,
+    )
+
+
+PROPERTIES = th.Property(
+    "properties",
+    _open(),
+    description="Custom properties (open object, up to 500 keys, nested)",
+)
+SCHEMA = th.Property(
+    "schema",
+    _open(),
+    description="Schema declaration (only with fullstory_include_schema)",
+)
+
+USER_IMPORT_ERRORS = _keys(
+    th.Property("message", th.StringType, description="Why the user failed to import"),
+    th.Property("code", th.StringType, description="Error code"),
+    _rejected_input("user", "The user payload as submitted (id, uid, display_name, email, ...)"),
+).to_dict()
+
+IMPORTED_USERS = _keys(
+    th.Property("id", th.StringType, description="Fullstory-assigned user id"),
+    th.Property("uid", th.StringType, description="Your application's user id"),
+    th.Property("display_name", th.StringType),
+    th.Property("email", th.StringType),
+    PROPERTIES,
+    SCHEMA,
+    th.Property(
+        "type_conflicts",
+        th.CustomType(ANY),
+        description="Properties whose type conflicted with earlier data",
+    ),
+).to_dict()
+
+IMPORTED_EVENTS = _keys(
+    th.Property("user", _open(th.Property("id", th.StringType), th.Property("uid", th.StringType))),
+    th.Property(
+        "session", _open(th.Property("id", th.StringType), th.Property("uid", th.StringType))
+    ),
+    th.Property(
+        "context",
+        _open(
+            th.Property(
+                "browser",
+                _open(
+                    th.Property("url", th.StringType),
+                    th.Property("user_agent", th.StringType),
+                    th.Property("initial_referrer", th.StringType),
+                ),
+            ),
+            th.Property(
+                "mobile",
+                _open(
+                    th.Property("app_id", th.StringType),
+                    th.Property("app_version", th.StringType),
+                    th.Property("app_name", th.StringType),
+                    th.Property("build_variant", th.StringType),
+                ),
+            ),
+            th.Property(
+                "device",
+                _open(
+                    th.Property("manufacturer", th.StringType),
+                    th.Property("model", th.StringType),
+                    th.Property("screen_width", th.IntegerType),
+                    th.Property("screen_height", th.IntegerType),
+                    th.Property("viewport_width", th.IntegerType),
+                    th.Property("viewport_height", th.IntegerType),
+                ),
+            ),
+            th.Property(
+                "location",
+                _open(
+                    th.Property("country", th.StringType),
+                    th.Property("region", th.StringType),
+                    th.Property("city", th.StringType),
+                    th.Property("ip_address", th.StringType),
+                    th.Property("latitude", th.NumberType),
+                    th.Property("longitude", th.NumberType),
+                ),
+            ),
+        ),
+    ),
+    th.Property("name", th.StringType, description="Event name"),
+    th.Property("timestamp", th.DateTimeType, description="Event time (ISO 8601)"),
+    PROPERTIES,
+    SCHEMA,
+).to_dict()
+
+EVENT_IMPORT_ERRORS = _keys(
+    th.Property("message", th.StringType, description="Why the event failed to import"),
+    th.Property("code", th.StringType, description="Error code"),
+    _rejected_input("event", "The event request as submitted"),
+    th.Property("shared", _open(), description="Shared context of the request, if any"),
+).to_dict()

@@ -1,0 +1,93 @@
+"""Fullstory jobs: configured users and events import jobs, and their status."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from singer_sdk.authenticators import APIKeyAuthenticator
+
+from tap_batchimport.client import Endpoint, VendorClient, json_error_detail
+from tap_batchimport.jobs import JobRef, JobStatus
+from tap_batchimport.vendor import Vendor
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+USERS = "fullstory_users"
+EVENTS = "fullstory_events"
+
+#: ``job_details.source`` -> the path segment of its endpoints.
+KIND = {USERS: "users", EVENTS: "events"}
+
+#: Statuses after which a job never changes (FAILED includes partial failure).
+FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
+
+STATUS = {src: Endpoint(f"/v2/{kind}/batch/{{job_id}}", envelope="job") for src, kind in KIND.items()}
+
+
+def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class FullstoryVendor(Vendor):
+    """Fullstory Server API v2 batch imports."""
+
+    display_name = "Fullstory"
+    credential_keys = ("fullstory_api_key",)
+    url_keys = ("fullstory_api_url",)
+    job_id_keys = ("fullstory_user_import_job_ids", "fullstory_event_import_job_ids")
+
+    @property
+    def client(self) -> VendorClient:
+        """The HTTP client (created on first use)."""
+        if getattr(self, "_client", None) is None:
+            key = str(self.config["fullstory_api_key"]).strip()
+            self._client = self.new_client(
+                base_url=self.config.get("fullstory_api_url") or "https://api.fullstory.com",
+                # Fullstory takes the key as is, not base64-encoded.
+                auth=APIKeyAuthenticator(key="Authorization", value=f"Basic {key}"),
+                error_detail=lambda r: json_error_detail(r, ("message", "code")),
+                headers={"Accept": "application/json"},
+            )
+        return self._client
+
+    @override
+    def job_refs(self) -> list[JobRef]:
+        return [
+            JobRef(USERS, job_id) for job_id in self.configured_ids("fullstory_user_import_job_ids")
+        ] + [
+            JobRef(EVENTS, job_id)
+            for job_id in self.configured_ids("fullstory_event_import_job_ids")
+        ]
+
+    @override
+    def fetch_status(self, ref: JobRef) -> JobStatus:
+        answer = self.client.request(
+            STATUS[ref.source], path_params={"job_id": ref.job_id}, pass_statuses=(404,)
+        )
+        if answer.status == 404:  # noqa: PLR2004
+            return JobStatus.not_found(ref)
+        body: dict[str, t.Any] = answer.payload
+        job = body.get("job") if isinstance(body.get("job"), dict) else {}
+        status = str(job.get("status") or "UNKNOWN")
+        finished_at = job.get("finished") or None
+        # Unknown statuses are tolerated: a job that reports a finish time is final.
+        is_finished = status in FINAL_STATUSES or bool(finished_at and status != "PROCESSING")
+        return JobStatus(
+            ref=ref,
+            status=status,
+            is_finished=is_finished,
+            results_ready=is_finished,
+            created=job.get("created"),
+            finished=finished_at,
+            imports=_as_int(body.get("imports")),
+            # The API leaves `errors` out unless the job failed: a COMPLETED job has none.
+            errors=_as_int(body.get("errors", 0 if status == "COMPLETED" else None)),
+            vendor_status=body,
+        )

@@ -1,0 +1,78 @@
+"""``job_details``: one record per job of every configured vendor."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from singer_sdk import typing as th
+
+from tap_batchimport.streams import BatchImportStream
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context
+
+
+class JobDetailsStream(BatchImportStream):
+    """Status of every import job: configured ids, or DruID's discovered bulks."""
+
+    name = "job_details"
+    primary_keys = ("source", "job_id")
+    schema = th.PropertiesList(
+        th.Property(
+            "source",
+            th.StringType,
+            required=True,
+            description="fullstory_users, fullstory_events, druid or sailpoint",
+        ),
+        th.Property("job_id", th.StringType, required=True, description="The vendor's job id"),
+        th.Property(
+            "status",
+            th.StringType,
+            required=True,
+            description="The vendor's status verbatim; NOT_FOUND when the vendor answers 404",
+        ),
+        th.Property(
+            "is_finished",
+            th.BooleanType,
+            required=True,
+            description="The vendor says the job will not change again",
+        ),
+        th.Property("created", th.DateTimeType, description="When the job was created"),
+        th.Property("finished", th.DateTimeType, description="When it finished (null until then)"),
+        th.Property("imports", th.IntegerType, description="Rows imported, if the vendor says"),
+        th.Property("errors", th.IntegerType, description="Rows that failed, if the vendor says"),
+        th.Property("message", th.StringType, description="The vendor's message about the job"),
+        th.Property("type", th.StringType, description="SailPoint: job type (IMPORT)"),
+        th.Property("modified", th.DateTimeType, description="SailPoint: last modification"),
+        th.Property(
+            "expiration",
+            th.DateTimeType,
+            description="SailPoint: when the result stops being downloadable",
+        ),
+        th.Property(
+            "result_expired",
+            th.BooleanType,
+            description="SailPoint: the job completed but its result is no longer downloadable",
+        ),
+        th.Property(
+            "vendor_status",
+            th.ObjectType(additional_properties=True),
+            description="The vendor's status answer as received",
+        ),
+    ).to_dict()
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        tap = self.batch_tap
+        for key in tap.vendors:
+            if tap.vendor_enabled(key):
+                for status in tap.tracker(key).statuses():
+                    yield status.as_record()

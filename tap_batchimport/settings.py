@@ -1,0 +1,165 @@
+"""Settings shared by every vendor, and the checks every vendor's settings go through."""
+
+from __future__ import annotations
+
+import ipaddress
+import typing as t
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+#: Longest job id accepted; real ids are 32-40 characters.
+MAX_JOB_ID_LENGTH = 256
+
+COMMON_SETTINGS = th.PropertiesList(
+    th.Property(
+        "job_wait_timeout_seconds",
+        th.IntegerType(minimum=0),
+        default=0,
+        title="Job wait timeout (seconds)",
+        description=(
+            "How long to poll jobs that are not finished yet before moving on (their "
+            "results are extracted by a later run). 0 = don't wait."
+        ),
+        examples=[0, 600],
+    ),
+    th.Property(
+        "request_timeout_seconds",
+        th.IntegerType(minimum=1),
+        default=60,
+        title="Request timeout (seconds)",
+        description="Connect and read timeout of each HTTP request; a timeout is retried.",
+        examples=[60],
+    ),
+    th.Property(
+        "retry_max_attempts",
+        th.IntegerType(minimum=1, maximum=50),
+        default=8,
+        title="Retry: attempts per request",
+        description=(
+            "Attempts per request (the first included) on 429, 5xx, timeouts, dropped "
+            "connections and malformed answers, before the run fails."
+        ),
+        examples=[8],
+    ),
+    th.Property(
+        "retry_max_wait_seconds",
+        th.IntegerType(minimum=0),
+        default=300,
+        title="Retry: total wait per request (seconds)",
+        description=(
+            "Longest total time one request may spend waiting between attempts. A 429 "
+            "whose Retry-After exceeds what is left fails at once with a clear error "
+            "instead of hanging."
+        ),
+        examples=[300, 1800],
+    ),
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a URL host is this machine (127.0.0.0/8, ``localhost`` or ``::1``).
+
+    Args:
+        host: Host part of a URL, without brackets.
+
+    Returns:
+        True for loopback hosts.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401
+    """Check a base URL setting.
+
+    Args:
+        key: Setting name, for the message.
+        value: Its value.
+
+    Returns:
+        One line saying what is wrong, or None if the URL is usable.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return f"{key} must be a URL such as https://api.example.com"
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return f"{key} is not a valid URL: {value!r}"
+    if parts.scheme not in {"http", "https"} or not host:
+        return f"{key} must be an http(s) URL with a host, got {value!r}"
+    if parts.username or parts.password:
+        return f"{key} must not embed credentials; use the credential settings"
+    if parts.query or parts.fragment:
+        return f"{key} must not have a query string or fragment"
+    if parts.scheme == "http" and not is_loopback(host):
+        return (
+            f"{key} uses plain http:// for a non-loopback host ({host}); use https:// "
+            "(http is only accepted for 127.0.0.1, localhost and [::1])"
+        )
+    return None
+
+
+def job_id_errors(key: str, ids: Iterable[t.Any]) -> list[str]:
+    """Check the job ids of one setting.
+
+    Ids are URL-encoded as one path segment each, so ``/`` cannot reach another path;
+    ``.`` and ``..`` are refused because servers and proxies normalise them away.
+
+    Args:
+        key: Setting name, for the message.
+        ids: Its values.
+
+    Returns:
+        One line per problem.
+    """
+    errors = []
+    for position, job_id in enumerate(ids):
+        where = f"{key}[{position}]"
+        if not isinstance(job_id, str) or not job_id.strip():
+            errors.append(f"{where} is empty; give the job id or remove the entry")
+        elif job_id != job_id.strip() or any(c.isspace() or ord(c) < 32 for c in job_id):  # noqa: PLR2004
+            errors.append(f"{where} contains whitespace or control characters: {job_id!r}")
+        elif job_id in {".", ".."}:
+            errors.append(f"{where} is {job_id!r}, which is not a job id")
+        elif len(job_id) > MAX_JOB_ID_LENGTH:
+            errors.append(f"{where} is {len(job_id)} characters long (at most {MAX_JOB_ID_LENGTH})")
+    return errors
+
+
+def unique(ids: Iterable[str]) -> list[str]:
+    """Drop repeated job ids, keeping the first occurrence's order.
+
+    Args:
+        ids: Configured ids.
+
+    Returns:
+        The ids, each once.
+    """
+    return list(dict.fromkeys(ids))
+
+
+def is_set(config: Mapping[str, t.Any], key: str) -> bool:
+    """Whether a setting has a non-empty value.
+
+    Args:
+        config: Tap config.
+        key: Setting name.
+
+    Returns:
+        True unless the value is missing, None, blank or an empty list.
+    """
+    value = config.get(key)
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, tuple)):
+        return bool(value)
+    return value is not None

@@ -1,0 +1,111 @@
+"""Base streams: the job-by-job results loop every vendor's results streams share."""
+
+from __future__ import annotations
+
+import abc
+import sys
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from tap_batchimport.bookmarks import JobBookmarks
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+
+    from tap_batchimport.jobs import JobStatus, JobTracker
+    from tap_batchimport.tap import TapBatchImport
+    from tap_batchimport.vendor import Vendor
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+
+class BatchImportStream(Stream, abc.ABC):
+    """A stream of this tap: knows the tap's vendors and their job trackers."""
+
+    #: The vendors' JSON already has the schema's types; conforming each record
+    #: recursively would only cost time and drop fields the vendor adds later.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def batch_tap(self) -> TapBatchImport:
+        """The tap, with its vendors and trackers."""
+        return t.cast("TapBatchImport", self._tap)
+
+
+class JobResultsStream(BatchImportStream, abc.ABC):
+    """Results of one vendor's finished jobs, extracted job by job, each job once.
+
+    Subclasses implement :meth:`extract_job` and call :meth:`page_written` after the last
+    record of each page, which bookmarks the page and writes STATE when it is due.
+    """
+
+    #: Key of the vendor in ``TapBatchImport.vendors``.
+    vendor_key: t.ClassVar[str]
+    #: ``job_details.source`` values whose jobs this stream reads.
+    sources: t.ClassVar[frozenset[str]]
+
+    @property
+    def vendor(self) -> Vendor:
+        """This stream's vendor."""
+        return self.batch_tap.vendors[self.vendor_key]
+
+    @property
+    def tracker(self) -> JobTracker:
+        """The vendor's job tracker (statuses are shared with ``job_details``)."""
+        return self.batch_tap.tracker(self.vendor_key)
+
+    @property
+    def bookmarks(self) -> JobBookmarks:
+        """This stream's per-job bookmarks, inside the SDK's stream state."""
+        if getattr(self, "_bookmarks", None) is None:
+            self._bookmarks = self.batch_tap.state_budget.track(JobBookmarks(self.stream_state))
+        return self._bookmarks
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        if not self.batch_tap.vendor_enabled(self.vendor_key):
+            return
+        bookmarks = self.bookmarks
+        for status in self.tracker.statuses():
+            job_id = status.ref.job_id
+            if status.ref.source not in self.sources or bookmarks.is_done(job_id):
+                continue
+            if not status.results_ready:
+                continue
+            yield from self.extract_job(status)
+
+    @abc.abstractmethod
+    def extract_job(self, status: JobStatus) -> Iterator[dict[str, t.Any]]:
+        """Yield every not-yet-extracted row of one finished job.
+
+        Args:
+            status: The job's status (finished, results ready).
+        """
+
+    def page_written(self, job_id: str, *, cursor: dict[str, t.Any] | None, size: int) -> None:
+        """Bookmark a page whose records have all been written; write STATE if due.
+
+        Called after the generator resumes past a page's last record, so every record of
+        the page has been written when the bookmark moves.
+
+        Args:
+            job_id: The job.
+            cursor: Where to resume the job, or None when the page was its last.
+            size: Bytes of the page's response.
+        """
+        if cursor is None:
+            self.bookmarks.mark_done(job_id)
+        else:
+            self.bookmarks.save_cursor(job_id, cursor)
+        budget = self.batch_tap.state_budget
+        if budget.page_written(size, job_finished=cursor is None):
+            self.state_manager.is_flushed = False
+            self._write_state_message()
+            budget.state_written()
