@@ -4,7 +4,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo clean
+# Meltano (make demo, tests/test_meltano_e2e.py): its own venv and the plugins' venvs live
+# under .meltano/; the stamps make a re-run cost nothing when nothing changed.
+MELTANO_VENV  := .meltano/cli
+MELTANO       := $(MELTANO_VENV)/bin/meltano
+MELTANO_STAMP := .meltano/.plugins-installed
+export MELTANO_CLI_DISABLE_VERSION_CHECK := 1
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export MELTANO_DISABLE_TRACKING := true
+
+.PHONY: test lint demo meltano clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +24,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 ## test: create the virtualenv, install the tap with its test dependencies, run the tests
-test: $(STAMP)
+test: $(STAMP) $(MELTANO_STAMP)
 	$(BIN)/python -m pytest
 
 ## lint: ruff and mypy, as CI runs them
@@ -23,6 +32,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+$(MELTANO_VENV)/.installed: scripts/requirements-meltano.txt
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet -r scripts/requirements-meltano.txt
+	touch $@
+
+$(MELTANO_STAMP): $(MELTANO_VENV)/.installed meltano.yml pyproject.toml
+	$(MELTANO) install tap-batchimport target-duckdb
+	touch $@
+
+## meltano: install Meltano and the plugins `make demo` and the end-to-end test use
+meltano: $(MELTANO_STAMP)
+
+## demo: run Meltano (tap-batchimport -> target-duckdb) against the local vendor emulator
+demo: $(MELTANO_STAMP)
+	$(MELTANO_VENV)/bin/python scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .meltano output .pytest_cache .mypy_cache .ruff_cache

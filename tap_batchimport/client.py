@@ -17,8 +17,8 @@ from urllib.parse import quote
 import backoff
 import msgspec
 import requests
-
 from singer_sdk.exceptions import RetriableAPIError
+
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.retry import RetryBudget, RetryPolicy, parse_retry_after
 
@@ -204,9 +204,11 @@ class VendorClient:
         if status in passing:
             return ApiResponse(status=status, payload=None, size=len(response.content))
         if status in RETRY_STATUSES:
-            raise RetriableAPIError(f"{status} {self.error_detail(response)}", response)
+            msg = f"{status} {self.error_detail(response)}"
+            raise RetriableAPIError(msg, response)
         if status >= 400 or status < 200:  # noqa: PLR2004
-            raise VendorAPIError(self.vendor, str(endpoint), status, self.error_detail(response))
+            detail = self.error_detail(response)
+            raise VendorAPIError(self.vendor, str(endpoint), status, detail)
         body = response.content
         try:
             payload = _decode(body)
@@ -242,7 +244,9 @@ class VendorClient:
         what = (
             f"HTTP {response.status_code}"
             if response is not None and not isinstance(exc, MalformedResponseError)
-            else str(exc) if isinstance(exc, MalformedResponseError) else type(exc).__name__
+            else str(exc)
+            if isinstance(exc, MalformedResponseError)
+            else type(exc).__name__
         )
         self.logger.warning(
             "%s %s: %s; retry %d in %.1f s",

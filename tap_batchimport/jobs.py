@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable
 
     from tap_batchimport.vendor import Vendor
@@ -177,8 +177,7 @@ class JobTracker:
             for i in waiting:
                 status = statuses[i]
                 self.logger.info(
-                    "%s job %s is %s (not finished): its results will be extracted by a "
-                    "later run",
+                    "%s job %s is %s (not finished): its results will be extracted by a later run",
                     self.vendor.display_name,
                     status.ref.job_id,
                     status.status,

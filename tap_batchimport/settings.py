@@ -77,7 +77,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401
+def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401, PLR0911
     """Check a base URL setting.
 
     Args:

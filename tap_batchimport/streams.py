@@ -51,6 +51,17 @@ class JobResultsStream(BatchImportStream, abc.ABC):
     #: ``job_details.source`` values whose jobs this stream reads.
     sources: t.ClassVar[frozenset[str]]
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Create the stream (arguments as for ``singer_sdk.Stream``).
+
+        Args:
+            *args: Positional arguments of ``Stream``.
+            **kwargs: Keyword arguments of ``Stream``.
+        """
+        super().__init__(*args, **kwargs)
+        # Incremental by job (bookmarks name finished jobs); there is no replication key.
+        self.forced_replication_method = "INCREMENTAL"
+
     @property
     def vendor(self) -> Vendor:
         """This stream's vendor."""
@@ -88,6 +99,16 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         Args:
             status: The job's status (finished, results ready).
         """
+
+    @override
+    def _increment_stream_state(
+        self,
+        latest_record: dict[str, t.Any],
+        *,
+        context: Context | None = None,
+    ) -> None:
+        # Bookmarks move once per page in page_written(), not per record.
+        return
 
     def page_written(self, job_id: str, *, cursor: dict[str, t.Any] | None, size: int) -> None:
         """Bookmark a page whose records have all been written; write STATE if due.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import logging
 import typing as t
 
 from tap_batchimport.client import VendorClient
@@ -11,6 +10,7 @@ from tap_batchimport.retry import RetryPolicy
 from tap_batchimport.settings import base_url_error, is_set, job_id_errors, unique
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Mapping
 
     import requests
@@ -66,9 +66,7 @@ class Vendor(abc.ABC):
                     f"{cls.display_name}: {', '.join(missing)} is required because {reason}"
                 )
         errors.extend(
-            err
-            for k in cls.url_keys
-            if is_set(config, k) and (err := base_url_error(k, config[k]))
+            err for k in cls.url_keys if is_set(config, k) and (err := base_url_error(k, config[k]))
         )
         for key in cls.job_id_keys:
             errors.extend(job_id_errors(key, config.get(key) or []))

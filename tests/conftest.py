@@ -29,7 +29,9 @@ class TapRun:
     messages: list[dict[str, t.Any]] = field(default_factory=list)
 
     def records(self, stream: str) -> list[dict[str, t.Any]]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
 
     def schema(self, stream: str) -> dict[str, t.Any]:
         return next(m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream)
@@ -96,7 +98,9 @@ def emulator() -> Iterator[VendorEmulator]:
 def tap(tmp_path: Path) -> t.Callable[..., TapRun]:
     """Run the tap: ``tap(config, state=None, extra_args=())``."""
 
-    def _run(config: dict[str, t.Any], state: dict[str, t.Any] | None = None, **kw: t.Any) -> TapRun:
+    def _run(
+        config: dict[str, t.Any], state: dict[str, t.Any] | None = None, **kw: t.Any
+    ) -> TapRun:
         return run_tap(tmp_path, config, state, **kw)
 
     return _run

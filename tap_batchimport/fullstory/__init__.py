@@ -9,8 +9,15 @@ from tap_batchimport.fullstory.streams import (
     ImportedUsersStream,
     UserImportErrorsStream,
 )
-from tap_batchimport.fullstory.vendor import FullstoryVendor as VENDOR
+from tap_batchimport.fullstory.vendor import FullstoryVendor
 
-STREAMS = (UserImportErrorsStream, ImportedUsersStream, ImportedEventsStream, EventImportErrorsStream)
+STREAMS = (
+    UserImportErrorsStream,
+    ImportedUsersStream,
+    ImportedEventsStream,
+    EventImportErrorsStream,
+)
+
+VENDOR = FullstoryVendor
 
 __all__ = ["SETTINGS", "STREAMS", "VENDOR"]

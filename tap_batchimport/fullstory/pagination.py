@@ -13,7 +13,7 @@ else:
     from typing_extensions import override
 
 
-class PageTokenPaginator(BaseAPIPaginator[t.Optional[str]]):  # noqa: UP007  (py3.10 generic)
+class PageTokenPaginator(BaseAPIPaginator["str | None"]):
     """Follows ``next_page_token``; stops when it is missing, empty, or already seen.
 
     The SDK's ``advance`` raises on a repeated token; Fullstory documents a repeated

@@ -8,11 +8,7 @@ that input may have been rejected because it was malformed.
 
 from __future__ import annotations
 
-import typing as t
-
 from singer_sdk import typing as th
-
-ANY: dict[str, t.Any] = {}
 
 
 def _open(*properties: th.Property) -> th.ObjectType:
@@ -66,8 +62,9 @@ IMPORTED_USERS = _keys(
     SCHEMA,
     th.Property(
         "type_conflicts",
-        th.CustomType(ANY),
-        description="Properties whose type conflicted with earlier data",
+        # Undocumented shape: any JSON value except nothing at all.
+        th.CustomType({"type": ["object", "array", "string", "number", "boolean", "null"]}),
+        description="Properties whose type conflicted with earlier data (shape not documented)",
     ),
 ).to_dict()
 

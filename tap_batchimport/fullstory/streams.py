@@ -49,10 +49,11 @@ class FullstoryResultsStream(JobResultsStream):
     def extract_job(self, status: JobStatus) -> Iterator[dict[str, t.Any]]:
         job_id = status.ref.job_id
         vendor = t.cast("FullstoryVendor", self.vendor)
-        cursor = self.bookmarks.cursor(job_id) or {}
-        row = int(cursor.get("row", 0))
+        resume_at = self.bookmarks.cursor(job_id) or {}
+        row = int(resume_at.get("row", 0))
         skip = 0
-        paginator = PageTokenPaginator(cursor.get("page_token"))
+        resumed = resume_at.get("page_token")  # only this token may have expired
+        paginator = PageTokenPaginator(resumed)
         endpoint = self.endpoint
         expected = (status.imports if self.result_list == "imports" else status.errors) or 0
         while not paginator.finished:
@@ -61,7 +62,7 @@ class FullstoryResultsStream(JobResultsStream):
                 endpoint,
                 path_params={"job_id": job_id},
                 params={"page_token": token, **self.extra_params()},
-                pass_statuses={NOT_READY} | (STALE_TOKEN if token and row else set()),
+                pass_statuses={NOT_READY} | (STALE_TOKEN if token and token == resumed else set()),
                 # Fullstory omits empty lists (`{}`), so an answer without `results` is
                 # only malformed (and retried) when rows are due: mid-list, or per status.
                 envelope="results" if token or expected > row else None,
@@ -74,7 +75,7 @@ class FullstoryResultsStream(JobResultsStream):
                     answer.status,
                     row,
                 )
-                skip, row = row, 0
+                skip, row, resumed = row, 0, None
                 paginator = PageTokenPaginator()
                 continue
             if answer.status == NOT_READY:
@@ -99,9 +100,11 @@ class FullstoryResultsStream(JobResultsStream):
                     record["row_number"] = row
                     yield record
                 row += 1
-            paginator.advance(page)
+            paginator.advance(page)  # type: ignore[arg-type]  # reads the decoded page
             more = not paginator.finished
-            cursor = {"page_token": paginator.current_value, "row": row} if more else None
+            cursor: dict[str, t.Any] | None = (
+                {"page_token": paginator.current_value, "row": row} if more else None
+            )
             self.page_written(job_id, cursor=cursor, size=answer.size)
 
 

@@ -25,7 +25,9 @@ KIND = {USERS: "users", EVENTS: "events"}
 #: Statuses after which a job never changes (FAILED includes partial failure).
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
 
-STATUS = {src: Endpoint(f"/v2/{kind}/batch/{{job_id}}", envelope="job") for src, kind in KIND.items()}
+STATUS = {
+    src: Endpoint(f"/v2/{kind}/batch/{{job_id}}", envelope="job") for src, kind in KIND.items()
+}
 
 
 def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
@@ -73,8 +75,8 @@ class FullstoryVendor(Vendor):
         )
         if answer.status == 404:  # noqa: PLR2004
             return JobStatus.not_found(ref)
-        body: dict[str, t.Any] = answer.payload
-        job = body.get("job") if isinstance(body.get("job"), dict) else {}
+        body: dict[str, t.Any] = answer.payload if isinstance(answer.payload, dict) else {}
+        job: dict[str, t.Any] = body["job"] if isinstance(body.get("job"), dict) else {}
         status = str(job.get("status") or "UNKNOWN")
         finished_at = job.get("finished") or None
         # Unknown statuses are tolerated: a job that reports a finish time is final.

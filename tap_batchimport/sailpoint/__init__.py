@@ -1,13 +1,11 @@
-"""SailPoint Identity Security Cloud: SP-Config import results (placeholder until the vendor lands)."""
+"""SailPoint Identity Security Cloud: SP-Config import job results."""
 
 from __future__ import annotations
 
-import typing as t
+from tap_batchimport.sailpoint.settings import SAILPOINT_SETTINGS as SETTINGS
+from tap_batchimport.sailpoint.streams import ConfigImportResultsStream
+from tap_batchimport.sailpoint.vendor import SailpointVendor as VENDOR  # noqa: N814
 
-from singer_sdk import typing as th
-
-SETTINGS = th.PropertiesList()
-STREAMS: tuple[type, ...] = ()
-VENDOR: t.Any = None
+STREAMS = (ConfigImportResultsStream,)
 
 __all__ = ["SETTINGS", "STREAMS", "VENDOR"]

@@ -1,0 +1,63 @@
+"""SailPoint Identity Security Cloud settings."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+#: API versions that serve ``/sp-config/import`` (``v3`` does not).
+API_VERSIONS = ("beta", "v2024", "v2025", "v2026")
+DEFAULT_API_VERSION = "v2025"
+
+SAILPOINT_SETTINGS = th.PropertiesList(
+    th.Property(
+        "sailpoint_api_url",
+        th.StringType,
+        title="SailPoint API URL",
+        description=(
+            "Tenant API base URL, https://{tenant}.api.identitynow.com (demo tenants use "
+            "other hosts). The token is requested from {sailpoint_api_url}/oauth/token. "
+            "Absent: SailPoint is not extracted."
+        ),
+        examples=["https://acme.api.identitynow.com"],
+    ),
+    th.Property(
+        "sailpoint_api_version",
+        th.StringType(allowed_values=list(API_VERSIONS)),
+        default=DEFAULT_API_VERSION,
+        title="SailPoint API version",
+        description=(
+            "Path prefix of the SP-Config endpoints: {sailpoint_api_url}/{version}/sp-config/... "
+            "One of beta, v2024, v2025, v2026."
+        ),
+        examples=["v2025", "beta"],
+    ),
+    th.Property(
+        "sailpoint_client_id",
+        th.StringType,
+        title="SailPoint client id",
+        description=(
+            "Client id of a personal access token (PAT) of an ORG_ADMIN user with scope "
+            "sp:config:manage (Preferences > Personal Access Tokens)."
+        ),
+        examples=["2c9180835d2e5168015d32f890ca1581"],
+    ),
+    th.Property(
+        "sailpoint_client_secret",
+        th.StringType,
+        secret=True,
+        title="SailPoint client secret",
+        description="Secret of that personal access token (shown once, when it is created).",
+        examples=["0123456789abcdef0123456789abcdef..."],
+    ),
+    th.Property(
+        "sailpoint_import_job_ids",
+        th.ArrayType(th.StringType),
+        default=[],
+        title="SailPoint import job ids",
+        description=(
+            "Ids of SP-Config import jobs (POST /{version}/sp-config/import answers them; "
+            "there is no endpoint listing them)."
+        ),
+        examples=[["ef38f94347e94562b5bb8424a56397d8"]],
+    ),
+)

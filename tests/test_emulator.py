@@ -1,0 +1,472 @@
+"""The vendor emulator behaves as vendor-apis.md describes (the tap's tests rely on it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+import requests
+
+from emulator import (
+    Dataset,
+    DruidBulk,
+    FullstoryJob,
+    SailpointJob,
+    VendorEmulator,
+    bench_druid_dataset,
+    bench_fullstory_dataset,
+    demo_dataset,
+    demo_tap_config,
+    faults,
+)
+from emulator.scenarios import BENCH_USER_ERRORS, DEMO_CONFIG_IDS, uuid7
+
+FS_KEY = "fs-demo-key"
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _users(count: int, prefix: str = "u") -> list[dict]:
+    return [
+        {"id": str(i), "uid": f"{prefix}{i}", "schema": {"properties": {"n": "int"}}}
+        for i in range(count)
+    ]
+
+
+def _druid_rows(count: int) -> list[dict]:
+    return [
+        {
+            "id": uuid7(1_714_550_400_000 + i, 0, i),
+            "userIdentifierType": "object_id",
+            "objectId": f"obj-{i}",
+            "pulseId": None,
+            "error": "User not found" if i % 3 == 0 else None,
+        }
+        for i in range(count)
+    ]
+
+
+def _dataset() -> Dataset:
+    return Dataset(
+        fullstory_jobs=[
+            FullstoryJob("done", "users", "COMPLETED", "2024-05-01T08:00:00Z",
+                         "2024-05-01T08:01:00.1Z", _users(250)),
+            FullstoryJob("slow", "users", "COMPLETED", "2024-05-01T08:00:00Z",
+                         "2024-05-01T08:01:00Z", _users(5), processing_polls=2,
+                         results_processing_polls=1),
+            FullstoryJob("odd", "users", "FAILED", "2024-05-01T08:00:00Z",
+                         "2024-05-01T08:01:00Z", _users(4), [{"message": "m", "code": "c",
+                         "user": {}}] * 3, page_size=2, empty_last_page=True,
+                         repeat_last_token=True),
+            FullstoryJob("stale", "users", "COMPLETED", "2024-05-01T08:00:00Z", None,
+                         _users(4), page_size=2, expire_tokens=True),
+            FullstoryJob("ev", "events", "PROCESSING", "2024-05-01T08:00:00Z"),
+        ],
+        druid_bulks=[
+            DruidBulk("b1", "completed", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z",
+                      _druid_rows(230)),
+            DruidBulk("b2", "processing", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z"),
+            DruidBulk("b3", "completed", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z",
+                      _druid_rows(3), processing_polls=1),
+        ],
+        sailpoint_jobs=[
+            SailpointJob("sp1", "COMPLETE", completed="2024-05-01T09:02:00Z",
+                         document={"results": {"SOURCE": {"infos": [], "warnings": [],
+                                   "errors": [], "importedObjects": []}}}),
+            SailpointJob("sp2", "IN_PROGRESS"),
+            SailpointJob("sp3", "COMPLETE", download_gone=True),
+        ],
+        fullstory_forbidden_keys={"readonly-key"},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def emu():
+    with VendorEmulator(_dataset()) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        yield session
+
+
+def fs_get(http, emu, path, key=FS_KEY, **params):
+    headers = {"Authorization": f"Basic {key}"}
+    return http.get(f"{emu.fullstory_url}/v2/{path}", headers=headers, params=params, timeout=5)
+
+
+def fs_pages(http, emu, path, **params):
+    pages, token = [], None
+    while True:
+        extra = {"page_token": token} if token else {}
+        response = fs_get(http, emu, path, **params, **extra)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        sent, token = token, pages[-1].get("next_page_token")
+        if not token or token == sent:
+            return pages
+
+
+def druid_token(http, emu):
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "druid-demo-client",
+        "client_secret": "druid-demo-secret",
+    }
+    response = http.post(f"{emu.druid_auth_url}/oauth2/token", data=form, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def druid_get(http, emu, path, token, headers=JSON_HEADERS, **params):
+    headers = {**headers, "Authorization": f"Bearer {token}"}
+    url = f"{emu.druid_api_url}/activityid/v1/user/bulk{path}"
+    return http.get(url, headers=headers, params=params, timeout=5)
+
+
+def sp_token(http, emu):
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "sp-demo-client",
+        "client_secret": "sp-demo-secret",
+    }
+    response = http.post(f"{emu.sailpoint_url}/oauth/token", data=form, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def sp_get(http, emu, path, token, version="v2025"):
+    url = f"{emu.sailpoint_url}/{version}/sp-config/import/{path}"
+    return http.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+# Fullstory.
+
+
+def test_fullstory_status_and_paging_reach_every_row_once(emu, http):
+    status = fs_get(http, emu, "users/batch/done").json()
+    assert status == {
+        "imports": 250,
+        "job": {"id": "done", "status": "COMPLETED", "created": "2024-05-01T08:00:00Z",
+                "finished": "2024-05-01T08:01:00.1Z"},
+    }  # fmt: skip
+    pages = fs_pages(http, emu, "users/batch/done/imports")
+    assert [len(page["results"]) for page in pages] == [100, 100, 50]
+    assert {page["total_records"] for page in pages} == {"250"}
+    uids = [row["uid"] for page in pages for row in page["results"]]
+    assert uids == [f"u{i}" for i in range(250)]
+    assert all("schema" not in row for page in pages for row in page["results"])
+    tokens = [page["next_page_token"] for page in pages[:-1]]
+    assert all(not token.isdigit() and "100" not in token for token in tokens)
+    assert "next_page_token" not in pages[-1]
+    with_schema = fs_get(http, emu, "users/batch/done/imports", include_schema="true").json()
+    assert with_schema["results"][0]["schema"] == {"properties": {"n": "int"}}
+
+
+def test_fullstory_empty_last_page_and_repeated_token(emu, http):
+    imports = fs_pages(http, emu, "users/batch/odd/imports")
+    assert [len(page["results"]) for page in imports] == [2, 2, 0]
+    assert imports[-1]["next_page_token"] == imports[-2]["next_page_token"]
+    errors = fs_pages(http, emu, "users/batch/odd/errors")
+    assert [len(page["results"]) for page in errors] == [2, 1, 0]
+    assert fs_get(http, emu, "users/batch/odd").json()["errors"] == 3
+
+
+def test_fullstory_processing_answers_202_until_polled(emu, http):
+    assert fs_get(http, emu, "users/batch/slow/imports").status_code == 202
+    for _ in range(2):  # processing_polls=2: the job finishes after its second poll
+        assert fs_get(http, emu, "users/batch/slow/errors").status_code == 202
+        job = fs_get(http, emu, "users/batch/slow").json()["job"]
+        assert job["status"] == "PROCESSING"
+        assert "finished" not in job
+    assert fs_get(http, emu, "users/batch/slow").json()["job"]["status"] == "COMPLETED"
+    race = fs_get(http, emu, "users/batch/slow/imports")  # results_processing_polls=1
+    assert (race.status_code, race.json()) == (202, {})
+    assert len(fs_get(http, emu, "users/batch/slow/imports").json()["results"]) == 5
+    assert fs_get(http, emu, "events/batch/ev/imports").status_code == 202
+
+
+def test_fullstory_errors_unknown_job_bad_key_forbidden_bad_token(emu, http):
+    missing = fs_get(http, emu, "users/batch/nope")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "resource_not_found"
+    assert fs_get(http, emu, "events/batch/done").status_code == 404  # a users job
+    assert fs_get(http, emu, "users/batch/done", key="wrong").json()["code"] == "unauthorized"
+    base64_key = "ZnMtZGVtby1rZXk="  # base64 of the key: the vendor wants it as-is
+    assert fs_get(http, emu, "users/batch/done", key=base64_key).status_code == 401
+    assert fs_get(http, emu, "users/batch/done", key="readonly-key").status_code == 403
+    garbage = fs_get(http, emu, "users/batch/done/imports", page_token="bm9wZQ==")  # noqa: S106
+    assert (garbage.status_code, garbage.json()["code"]) == (400, "invalid_page_token")
+    token = fs_get(http, emu, "users/batch/done/imports").json()["next_page_token"]
+    assert fs_get(http, emu, "users/batch/done/errors", page_token=token).status_code == 400
+    assert fs_get(http, emu, "users/batch/odd/imports", page_token=token).status_code == 400
+    stale = fs_get(http, emu, "users/batch/stale/imports").json()["next_page_token"]
+    assert fs_get(http, emu, "users/batch/stale/imports", page_token=stale).status_code == 400
+
+
+def test_fullstory_page_tokens_survive_restart_until_expired(emu, http):
+    token = fs_get(http, emu, "users/batch/done/imports").json()["next_page_token"]
+    base_url = emu.base_url
+    emu.stop()
+    emu.start()
+    assert emu.base_url == base_url
+    assert fs_get(http, emu, "users/batch/done/imports", page_token=token).status_code == 200
+    emu.expire_page_tokens()
+    assert fs_get(http, emu, "users/batch/done/imports", page_token=token).status_code == 400
+    fresh = fs_get(http, emu, "users/batch/done/imports").json()["next_page_token"]
+    assert fresh != token
+    assert fs_get(http, emu, "users/batch/done/imports", page_token=fresh).status_code == 200
+
+
+# DruID.
+
+
+def test_druid_token_list_status_and_cursor_paging(emu, http):
+    token = druid_token(http, emu)
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 3600
+    assert token["expires_at"] > time.time() * 1000
+    listed = druid_get(http, emu, "", token["access_token"]).json()
+    assert [bulk["bulkId"] for bulk in listed["content"]] == ["b1", "b2", "b3"]
+    assert listed["result"] == {"status": 200, "message": "OK"}
+    status = druid_get(http, emu, "/b1", token["access_token"]).json()["content"]
+    assert (status["status"], status["total"], status["failed"]) == ("completed", 230, 77)
+
+    ids, last, pages = [], None, 0
+    while True:
+        params = {"last": last} if last else {}
+        content = druid_get(http, emu, "/b1/results", token["access_token"], **params).json()
+        ids += [row["id"] for row in content["content"]["results"]]
+        pages += 1
+        last = content["content"].get("lastId")
+        if last is None:
+            break
+        assert last == ids[-1]
+    assert pages == 3
+    assert ids == [row["id"] for row in _druid_rows(230)]
+    failed = druid_get(http, emu, "/b1/results", token["access_token"], limit=1000,
+                       failedOnly="true").json()["content"]  # fmt: skip
+    assert len(failed["results"]) == 77
+    assert "lastId" not in failed
+    assert all(row["error"] for row in failed["results"])
+
+
+def test_druid_not_finished_headers_and_errors(emu, http):
+    token = druid_token(http, emu)["access_token"]
+    not_done = druid_get(http, emu, "/b2/results", token)
+    assert not_done.status_code == 428
+    assert not_done.json() == {"result": {"status": 428, "message": "The bulk is not finished yet"}}
+    assert druid_get(http, emu, "/b3/results", token).status_code == 428
+    assert druid_get(http, emu, "/b3", token).json()["content"]["status"] == "processing"
+    assert druid_get(http, emu, "/b3", token).json()["content"]["status"] == "completed"
+    assert druid_get(http, emu, "/b3/results", token).status_code == 200
+    assert druid_get(http, emu, "/nope", token).json()["result"]["message"] == "Bulk not found"
+    no_accept = druid_get(http, emu, "", token, headers={"Content-Type": "application/json"})
+    assert no_accept.status_code == 406
+    no_type = druid_get(http, emu, "", token, headers={"Accept": "application/json"})
+    assert no_type.status_code == 415
+    for bad in ("0", "1001", "ten"):
+        assert druid_get(http, emu, "/b1/results", token, limit=bad).status_code == 400
+    emu.expire_all_tokens()
+    expired = druid_get(http, emu, "", token)
+    assert (expired.status_code, expired.json()["result"]["status"]) == (401, 401)
+
+
+def test_druid_token_endpoint_rejects_bad_requests(emu, http):
+    url = f"{emu.druid_auth_url}/oauth2/token"
+    wrong = {"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"}
+    response = http.post(url, data=wrong, timeout=5)
+    assert (response.status_code, response.json()) == (401, {"error": "invalid_client"})
+    assert http.post(url, json=wrong, timeout=5).status_code == 400
+    assert http.get(url, timeout=5).status_code == 405
+    assert http.post(f"{emu.druid_auth_url}/token", data=wrong, timeout=5).status_code == 404
+
+
+# SailPoint.
+
+
+def test_sailpoint_token_status_and_download(emu, http):
+    token = sp_token(http, emu)
+    assert token.count(".") == 2
+    status = sp_get(http, emu, "sp1", token).json()
+    assert status["status"] == "COMPLETE"
+    assert status["type"] == "IMPORT"
+    assert status["completed"] == "2024-05-01T09:02:00Z"
+    download = sp_get(http, emu, "sp1/download", token)
+    assert list(download.json()["results"]) == ["SOURCE"]
+    assert sp_get(http, emu, "sp1/download", token, version="beta").status_code == 200
+    assert sp_get(http, emu, "sp2/download", token).status_code == 400
+    gone = sp_get(http, emu, "sp3/download", token)
+    assert (gone.status_code, gone.json()["detailCode"]) == (404, "404 Not found")
+    assert sp_get(http, emu, "nope", token).status_code == 404
+    assert sp_get(http, emu, "sp1", token, version="v3").status_code == 404
+    unauthorized = sp_get(http, emu, "sp1", "not-a-token")
+    assert unauthorized.json() == {"error": "JWT validation failed: JWT is expired"}
+    emu.dataset.sailpoint_forbidden = True
+    forbidden = sp_get(http, emu, "sp1", token)
+    assert (forbidden.status_code, forbidden.json()["detailCode"]) == (403, "403 Forbidden")
+
+
+# Faults.
+
+
+def test_fault_status_with_retry_after_and_vendor_bodies(emu, http):
+    date = formatdate(time.time() + 2, usegmt=True)
+    emu.faults.add("fullstory.status", faults.status(429, retry_after=2), on={1})
+    emu.faults.add("fullstory.status", faults.status(503, retry_after=date), on={2})
+    emu.faults.add("sailpoint.status", faults.status(429, retry_after="1"), times=1)
+    limited = fs_get(http, emu, "users/batch/done")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "2")
+    assert limited.json()["code"] == "too_many_requests"
+    unavailable = fs_get(http, emu, "users/batch/done")
+    assert (unavailable.status_code, unavailable.headers["Retry-After"]) == (503, date)
+    assert fs_get(http, emu, "users/batch/done").status_code == 200
+    token = sp_token(http, emu)
+    assert sp_get(http, emu, "sp1", token).json() == {"message": " Rate Limit Exceeded "}
+    assert sp_get(http, emu, "sp1", token).status_code == 200
+    assert emu.count("fullstory.status") == 3
+    assert emu.count("fullstory.status", status=429) == 1
+
+
+def test_fault_every_and_times_and_clear(emu, http):
+    rule = emu.faults.add("druid.*", faults.status(500), every=2, times=2)
+    token = druid_token(http, emu)["access_token"]  # request 1 (druid.token)
+    statuses = [druid_get(http, emu, "", token).status_code for _ in range(5)]
+    assert statuses == [500, 200, 500, 200, 200]
+    assert (rule.seen, rule.fired) == (6, 2)
+    emu.faults.clear()
+    assert emu.faults.rules == []
+    assert druid_get(http, emu, "", token).status_code == 200
+
+
+def test_fault_reset_and_stall(emu, http):
+    emu.faults.add("fullstory.status", faults.reset(), on={1})
+    with pytest.raises(requests.ConnectionError):
+        fs_get(http, emu, "users/batch/done")
+    assert emu.requests[-1].status == 0
+    assert fs_get(http, emu, "users/batch/done").status_code == 200
+    emu.faults.add("fullstory.imports", faults.stall(1.0), on={1})
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        http.get(f"{emu.fullstory_url}/v2/users/batch/done/imports",
+                 headers={"Authorization": f"Basic {FS_KEY}"}, timeout=0.3)  # fmt: skip
+    assert time.monotonic() - started < 0.9
+    assert fs_get(http, emu, "users/batch/done/imports").status_code == 200
+
+
+def test_fault_malformed_bodies(emu, http):
+    emu.faults.add("fullstory.imports", faults.truncated_json(), on={1})
+    emu.faults.add("fullstory.imports", faults.non_json(), on={2})
+    emu.faults.add("fullstory.imports", faults.missing_envelope(), on={3})
+    emu.faults.add("sailpoint.download", faults.missing_envelope(), on={1})
+    truncated = fs_get(http, emu, "users/batch/done/imports")
+    assert truncated.status_code == 200
+    assert int(truncated.headers["Content-Length"]) == len(truncated.content)
+    with pytest.raises(ValueError, match=r"."):
+        json.loads(truncated.content)
+    html = fs_get(http, emu, "users/batch/done/imports")
+    assert (html.text, html.headers["Content-Type"]) == ("<html>oops</html>", "text/html")
+    assert fs_get(http, emu, "users/batch/done/imports").json() == {}
+    token = sp_token(http, emu)
+    assert sp_get(http, emu, "sp1/download", token).json() == {"unexpected": True}
+
+
+def test_fault_expire_token_gives_401_once(emu, http):
+    emu.faults.add("druid.results", faults.expire_token(), on={1})
+    token = druid_token(http, emu)["access_token"]
+    assert druid_get(http, emu, "/b1/results", token).status_code == 401
+    fresh = druid_token(http, emu)["access_token"]
+    assert druid_get(http, emu, "/b1/results", fresh).status_code == 200
+
+
+def test_request_log(emu, http):
+    fs_get(http, emu, "users/batch/done/imports", include_schema="false")
+    record = emu.requests[-1]
+    assert (record.method, record.path, record.status) == (
+        "GET", "/fullstory/v2/users/batch/done/imports", 200
+    )  # fmt: skip
+    assert (record.vendor, record.endpoint, record.job_id) == (
+        "fullstory",
+        "fullstory.imports",
+        "done",
+    )
+    assert record.query == {"include_schema": "false"}
+    assert record.headers["authorization"] == f"Basic {FS_KEY}"
+    assert emu.count("fullstory.imports", include_schema="false", job_id="done") == 1
+    emu.clear_requests()
+    assert emu.requests == []
+
+
+# Scenarios and command line.
+
+
+def test_demo_dataset_is_deterministic_and_matches_config():
+    dataset = demo_dataset()
+    assert dataset == demo_dataset()
+    with VendorEmulator(dataset) as emulator:
+        config = demo_tap_config(emulator)
+    assert config["druid_bulk_ids"] == []
+    assert config["fullstory_api_url"].endswith("/fullstory")
+    known = {job.job_id for job in dataset.fullstory_jobs}
+    configured = DEMO_CONFIG_IDS["fullstory_user_import_job_ids"]
+    assert len([job_id for job_id in configured if job_id not in known]) == 1
+    statuses = {job.status for job in dataset.fullstory_jobs}
+    assert statuses == {"COMPLETED", "FAILED", "PROCESSING"}
+
+
+def test_bench_datasets_page_through(http):
+    dataset = bench_fullstory_dataset(3000, jobs=3, page_size=400, endpoint="both")
+    row = dataset.fullstory_jobs[2].errors[999]
+    assert row == BENCH_USER_ERRORS.row(2999)
+    assert {"message", "code", "user"} <= row.keys()
+    with VendorEmulator(dataset) as emulator:
+        pages = fs_pages(http, emulator, "users/batch/bench-users-00001/errors")
+        uids = [row["user"]["uid"] for page in pages for row in page["results"]]
+        assert uids == [f"user-{i:08d}" for i in range(1000, 2000)]
+        pages = fs_pages(http, emulator, "users/batch/bench-users-00001/imports")
+        assert sum(len(page["results"]) for page in pages) == 1000
+    with VendorEmulator(bench_druid_dataset(2500)) as emulator:
+        token = druid_token(http, emulator)["access_token"]
+        ids, last = [], ""
+        while True:
+            page = druid_get(http, emulator, "/018f0000-0000-7000-8000-00000000be9c/results",
+                             token, limit=1000, last=last).json()["content"]  # fmt: skip
+            ids += [row["id"] for row in page["results"]]
+            last = page.get("lastId")
+            if not last:
+                break
+        assert len(ids) == len(set(ids)) == 2500
+        assert ids == sorted(ids)
+
+
+def test_cli_serves_demo_until_sigterm(tmp_path, http):
+    url_file, config_file = tmp_path / "url", tmp_path / "config.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "emulator", "serve", "--scenario", "demo",
+               "--url-file", str(url_file), "--config-file", str(config_file)]  # fmt: skip
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            deadline = time.monotonic() + 10
+            while not url_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            base_url = url_file.read_text().strip()
+            config = json.loads(config_file.read_text())
+            assert config["fullstory_api_url"] == f"{base_url}/fullstory"
+            job = DEMO_CONFIG_IDS["fullstory_user_import_job_ids"][0]
+            response = http.get(f"{base_url}/fullstory/v2/users/batch/{job}",
+                                headers={"Authorization": f"Basic {FS_KEY}"}, timeout=5)  # fmt: skip
+            assert response.json()["job"]["status"] == "COMPLETED"
+        finally:
+            process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert stdout.strip() == base_url

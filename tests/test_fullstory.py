@@ -1,0 +1,287 @@
+"""Fullstory batch-import results through the tap's real CLI, against the local emulator."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from emulator import faults
+from emulator.fullstory import FullstoryJob
+from tests import fullstory_data
+from tests.conftest import duplicate_keys
+
+STREAMS = {
+    "imported_users": ("users", "imports"),
+    "user_import_errors": ("users", "errors"),
+    "imported_events": ("events", "imports"),
+    "event_import_errors": ("events", "errors"),
+}
+
+
+def expected_rows(emulator, stream: str, *, include_schema: bool = False) -> dict[tuple, dict]:
+    """What the API holds for a stream, keyed by (job_id, row_number), as the tap should emit it."""
+    kind, which = STREAMS[stream]
+    out = {}
+    for job in emulator.dataset.fullstory_jobs:
+        if job.kind != kind or job.status == "PROCESSING":
+            continue
+        for n, item in enumerate(getattr(job, which)):
+            row = dict(item)
+            if which == "imports" and not include_schema:
+                row.pop("schema", None)
+            out[(job.job_id, n)] = {**row, "job_id": job.job_id, "row_number": n}
+    return out
+
+
+def emitted_rows(run, stream: str) -> dict[tuple, dict]:
+    records = run.records(stream)
+    assert not duplicate_keys(records, ("job_id", "row_number")), stream
+    return {(r["job_id"], r["row_number"]): r for r in records}
+
+
+@pytest.fixture
+def fs(emulator):
+    emulator.dataset.fullstory_jobs.extend(fullstory_data.jobs())
+    return emulator
+
+
+def test_every_row_of_every_finished_job_once_and_valid(fs, tap):
+    run = tap(fullstory_data.config(fs))
+    assert run.returncode == 0, run.stderr
+    for stream in STREAMS:
+        assert emitted_rows(run, stream) == expected_rows(fs, stream), stream
+        schema = run.schema(stream)
+        assert schema["key_properties"] == ["job_id", "row_number"]
+        for record in run.records(stream):
+            jsonschema.validate(record, schema["schema"])
+    assert len(run.records("imported_users")) == 370
+    assert len(run.records("user_import_errors")) == 30
+
+
+def test_job_details_covers_finished_processing_and_unknown_jobs(fs, tap):
+    run = tap(fullstory_data.config(fs))
+    details = {(r["source"], r["job_id"]): r for r in run.records("job_details")}
+    assert set(details) == {
+        ("fullstory_users", "U-DONE"),
+        ("fullstory_users", "U-PART"),
+        ("fullstory_users", "U-BUSY"),
+        ("fullstory_users", "U-NONE"),
+        ("fullstory_events", "E-DONE"),
+        ("fullstory_events", "E-FAIL"),
+    }
+    part = details["fullstory_users", "U-PART"]
+    assert (part["status"], part["is_finished"], part["imports"], part["errors"]) == (
+        "FAILED",
+        True,
+        120,
+        30,
+    )
+    assert part["finished"] == "2024-05-01T11:00:00.5Z"
+    assert details["fullstory_users", "U-DONE"]["errors"] == 0
+    busy = details["fullstory_users", "U-BUSY"]
+    assert (busy["status"], busy["is_finished"], busy["finished"]) == ("PROCESSING", False, None)
+    assert details["fullstory_users", "U-NONE"]["status"] == "NOT_FOUND"
+    schema = run.schema("job_details")
+    assert schema["key_properties"] == ["source", "job_id"]
+    for record in details.values():
+        jsonschema.validate(record, schema["schema"])
+
+
+def test_second_run_with_state_emits_no_result_rows_and_requests_no_results(fs, tap):
+    first = tap(fullstory_data.config(fs))
+    assert first.returncode == 0, first.stderr
+    state = first.final_state
+    assert len(str(state)) < 200 * 6
+    fs.clear_requests()
+    second = tap(fullstory_data.config(fs), state)
+    assert second.returncode == 0, second.stderr
+    assert second.result_records() == {}
+    assert len(second.records("job_details")) == 6
+    results_requests = [
+        r for r in fs.requests if r.endpoint in {"fullstory.imports", "fullstory.errors"}
+    ]
+    assert results_requests == []
+
+
+def test_unfinished_job_is_extracted_by_a_later_run(fs, tap):
+    job = fs.dataset.fullstory_job("U-BUSY")
+    first = tap(fullstory_data.config(fs))
+    assert first.returncode == 0
+    assert {r["job_id"] for r in first.records("imported_users")} == {"U-DONE", "U-PART"}
+    job.processing_polls = 0  # the job finishes between runs
+    job.status, job.finished = "COMPLETED", "2024-05-02T00:00:00Z"
+    second = tap(fullstory_data.config(fs), first.final_state)
+    assert second.returncode == 0, second.stderr
+    rows = emitted_rows(second, "imported_users")
+    assert set(rows) == {("U-BUSY", n) for n in range(5)}
+
+
+def test_waits_for_a_processing_job_up_to_the_timeout(emulator, tap):
+    emulator.dataset.fullstory_jobs.append(
+        FullstoryJob(
+            "SLOW",
+            "users",
+            "COMPLETED",
+            finished="2024-05-01T10:00:00Z",
+            imports=[{"id": str(i)} for i in range(3)],
+            processing_polls=2,
+            results_processing_polls=1,
+        )
+    )
+    config = {
+        **fullstory_data.config(emulator),
+        "fullstory_user_import_job_ids": ["SLOW"],
+        "fullstory_event_import_job_ids": [],
+        "job_wait_timeout_seconds": 20,
+    }
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    assert [r["row_number"] for r in run.records("imported_users")] == [0, 1, 2]
+    assert run.records("job_details")[0]["status"] == "COMPLETED"
+
+
+def test_still_processing_after_timeout_moves_on_without_error(emulator, tap):
+    emulator.dataset.fullstory_jobs.append(
+        FullstoryJob("BUSY", "users", "PROCESSING", processing_polls=10**9)
+    )
+    config = {
+        **fullstory_data.config(emulator),
+        "fullstory_user_import_job_ids": ["BUSY"],
+        "fullstory_event_import_job_ids": [],
+        "job_wait_timeout_seconds": 2,
+    }
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    assert run.result_records() == {}
+    assert run.final_state["bookmarks"]["imported_users"]["done"] == []
+    assert emulator.count("fullstory.status") >= 2  # it polled
+
+
+@pytest.mark.parametrize("edge", ["empty_last_page", "repeat_last_token"])
+def test_pagination_edges_end_cleanly(emulator, tap, edge):
+    job = FullstoryJob(
+        "EDGE",
+        "users",
+        "FAILED",
+        finished="2024-05-01T10:00:00Z",
+        errors=[{"message": "m", "code": "c", "user": {"uid": str(i)}} for i in range(30)],
+        page_size=10,
+        **{edge: True},
+    )
+    emulator.dataset.fullstory_jobs.append(job)
+    config = {
+        **fullstory_data.config(emulator),
+        "fullstory_user_import_job_ids": ["EDGE"],
+        "fullstory_event_import_job_ids": [],
+    }
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    assert sorted(r["row_number"] for r in run.records("user_import_errors")) == list(range(30))
+
+
+def test_a_state_follows_every_page_and_resuming_reemits_at_most_one_page(fs, tap):
+    config = fullstory_data.config(fs)
+    full = tap(config)
+    mid_job = [s for s in full.states if s["bookmarks"].get("imported_users", {}).get("progress")]
+    assert len(mid_job) >= 2 + 4  # U-DONE: 3 pages, U-PART: 5 pages
+    interrupted_state = mid_job[1]  # after U-DONE's second page
+    cursor = interrupted_state["bookmarks"]["imported_users"]["progress"]["U-DONE"]
+    assert cursor["row"] == 200
+    resumed = tap(config, interrupted_state)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = emitted_rows(resumed, "imported_users")
+    assert min(n for job, n in rows if job == "U-DONE") == 200
+    assert set(rows) | {("U-DONE", n) for n in range(200)} == set(
+        expected_rows(fs, "imported_users")
+    )
+
+
+def test_resume_with_an_expired_page_token_rereads_and_skips(fs, tap):
+    config = fullstory_data.config(fs)
+    full = tap(config)
+    state = next(
+        s
+        for s in full.states
+        if "U-DONE" in s["bookmarks"].get("imported_users", {}).get("progress", {})
+    )
+    # A token from an earlier session that the API no longer accepts (it answers 400).
+    state["bookmarks"]["imported_users"]["progress"]["U-DONE"]["page_token"] = "c3RhbGUtdG9rZW4="
+    resumed = tap(config, state)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = emitted_rows(resumed, "imported_users")
+    assert sorted(n for job, n in rows if job == "U-DONE") == list(range(100, 250))
+    assert "skipping the 100 rows already emitted" in resumed.stderr
+
+
+def test_include_schema_is_honoured(fs, tap):
+    run = tap(fullstory_data.config(fs, fullstory_include_schema=True))
+    assert emitted_rows(run, "imported_users") == expected_rows(
+        fs, "imported_users", include_schema=True
+    )
+    assert all(
+        r.query.get("include_schema") == "true"
+        for r in fs.requests
+        if r.endpoint == "fullstory.imports"
+    )
+
+
+def test_rate_limit_waits_at_least_retry_after(fs, tap):
+    fs.faults.add("fullstory.errors", faults.status(429, retry_after="2"), on={1})
+    run = tap(fullstory_data.config(fs))
+    assert run.returncode == 0, run.stderr
+    calls = [r for r in fs.requests if r.endpoint == "fullstory.errors"]
+    assert calls[0].status == 429
+    assert calls[1].time - calls[0].time >= 2.0
+    assert emitted_rows(run, "user_import_errors") == expected_rows(fs, "user_import_errors")
+    assert "waiting" in run.stderr and "rate limit" in run.stderr
+
+
+def test_bad_key_fails_with_one_clear_line_and_no_secret(fs, tap):
+    config = {**fullstory_data.config(fs), "fullstory_api_key": "wrong-key-s3cr3t"}
+    run = tap(config)
+    assert run.returncode != 0
+    error_lines = [line for line in run.stderr.splitlines() if "HTTP 401" in line]
+    assert error_lines, run.stderr
+    assert "Fullstory GET /v2/users/batch/{job_id}" in error_lines[-1]
+    assert "access is unauthorized" in error_lines[-1]
+    assert "Traceback" not in run.stderr
+    assert "wrong-key-s3cr3t" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ({"fullstory_api_key": None}, "fullstory_api_key is required"),
+        ({"fullstory_api_url": "http://api.example.com"}, "plain http://"),
+        ({"fullstory_user_import_job_ids": "U-DONE"}, "is not of type 'array'"),
+        ({"job_wait_timeout_seconds": -1}, "job_wait_timeout_seconds"),
+        (
+            {"fullstory_user_import_job_ids": ["ok", ""]},
+            "fullstory_user_import_job_ids[1] is empty",
+        ),
+        ({"fullstory_user_import_job_ids": [".."]}, "not a job id"),
+    ],
+)
+def test_config_errors_exit_before_any_request(fs, tap, override, needle):
+    config = {k: v for k, v in {**fullstory_data.config(fs), **override}.items() if v is not None}
+    run = tap(config)
+    assert run.returncode != 0
+    assert needle in run.stderr
+    assert fs.requests == []
+
+
+def test_job_ids_are_url_encoded_as_one_path_segment(emulator, tap):
+    weird = "a/b?c#d"
+    emulator.dataset.fullstory_jobs.append(
+        FullstoryJob(
+            weird, "users", "COMPLETED", finished="2024-05-01T10:00:00Z", imports=[{"id": "1"}]
+        )
+    )
+    config = {
+        **fullstory_data.config(emulator),
+        "fullstory_user_import_job_ids": [weird],
+        "fullstory_event_import_job_ids": [],
+    }
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    assert [r["job_id"] for r in run.records("imported_users")] == [weird]
