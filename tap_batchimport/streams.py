@@ -5,11 +5,15 @@ from __future__ import annotations
 import abc
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk import Stream
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 
 from tap_batchimport.bookmarks import JobBookmarks
+from tap_batchimport.output import PageBufferedWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -59,6 +63,7 @@ class JobResultsStream(BatchImportStream, abc.ABC):
             **kwargs: Keyword arguments of ``Stream``.
         """
         super().__init__(*args, **kwargs)
+        self.page_read_at = utc_now().isoformat()
         # Incremental by job (bookmarks name finished jobs); there is no replication key.
         self.forced_replication_method = "INCREMENTAL"
 
@@ -99,6 +104,46 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         Args:
             status: The job's status (finished, results ready).
         """
+
+    def start_page(self) -> None:
+        """Note the time a page was read: its records' ``time_extracted``."""
+        self.page_read_at = utc_now().isoformat()
+
+    @cached_property
+    def _writes_plain_records(self) -> bool:
+        # True when records go out exactly as extracted: no stream map, no flattening,
+        # no deselected field. Then the SDK's per-record path (a walk of schema and
+        # selection mask, a message object, a JSON encoder per record) is skipped: it
+        # was 80% of the run time in the profile (see README, Performance).
+        maps = self.stream_maps
+        return (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and maps[0].stream_alias == self.name
+            and all(self.mask.values())
+            and isinstance(self._tap.message_writer, PageBufferedWriter)
+        )
+
+    @override
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        if self._writes_plain_records:
+            self._tap.message_writer.write_record(  # type: ignore[attr-defined]
+                self.name, record, self.page_read_at
+            )
+        else:
+            super()._write_record_message(record)
+        self.state_manager.is_flushed = False
+
+    @override
+    def _process_record(
+        self,
+        record: dict[str, t.Any],
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        # No child streams and no partitions: nothing to add to a record or sync after it.
+        return
 
     @override
     def _increment_stream_state(

@@ -15,6 +15,7 @@ from tap_batchimport.bookmarks import StateBudget
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.job_details import JobDetailsStream
 from tap_batchimport.jobs import Deadline, JobTracker
+from tap_batchimport.output import PageBufferedWriter
 from tap_batchimport.settings import COMMON_SETTINGS
 
 if sys.version_info >= (3, 12):
@@ -49,6 +50,8 @@ class TapBatchImport(Tap):
 
     name = "tap-batchimport"
     package_name = "tap-batchimport"
+
+    message_writer_class = PageBufferedWriter
 
     #: No BATCH or ACTIVATE_VERSION: state is per job and per page, see bookmarks.py.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [

@@ -1,13 +1,12 @@
-"""DruID bulk user API: per-row results of bulk jobs (placeholder until the vendor lands)."""
+"""DruID bulk user API: per-row results of bulk jobs."""
 
 from __future__ import annotations
 
-import typing as t
+from tap_batchimport.druid.settings import DRUID_SETTINGS as SETTINGS
+from tap_batchimport.druid.streams import BulkResultsStream
+from tap_batchimport.druid.vendor import DruidVendor
 
-from singer_sdk import typing as th
-
-SETTINGS = th.PropertiesList()
-STREAMS: tuple[type, ...] = ()
-VENDOR: t.Any = None
+STREAMS = (BulkResultsStream,)
+VENDOR = DruidVendor
 
 __all__ = ["SETTINGS", "STREAMS", "VENDOR"]

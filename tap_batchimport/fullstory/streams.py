@@ -87,6 +87,7 @@ class FullstoryResultsStream(JobResultsStream):
                     self.result_list,
                 )
                 return
+            self.start_page()
             page = answer.payload if isinstance(answer.payload, dict) else {}
             items = page.get("results")
             if not isinstance(items, list):
@@ -95,7 +96,7 @@ class FullstoryResultsStream(JobResultsStream):
                 if skip:
                     skip -= 1
                 else:
-                    record = dict(item) if isinstance(item, dict) else {"value": item}
+                    record = item if isinstance(item, dict) else {"value": item}
                     record["job_id"] = job_id
                     record["row_number"] = row
                     yield record

@@ -60,6 +60,7 @@ class ConfigImportResultsStream(JobResultsStream):
             self.page_written(job_id, cursor=None, size=answer.size)
             return
         vendor.record_download(status, gone=False)
+        self.start_page()
         try:
             records = flatten(job_id, answer.payload)
         except MalformedResultError as exc:

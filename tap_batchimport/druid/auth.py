@@ -1,0 +1,146 @@
+"""DruID OAuth2 client-credentials tokens: fetched once, reused, renewed before they expire.
+
+Built on the SDK's ``OAuthAuthenticator`` (token bookkeeping, ``Bearer`` header) with its
+token request replaced: the SDK's logs the whole error body at ERROR and raises a bare
+``RuntimeError``, and its session retries connection errors behind our back. Here the
+token request goes through a :class:`~tap_batchimport.client.VendorClient`, so 429, 5xx,
+dropped connections and malformed answers are retried with the run's ``RetryPolicy``,
+and a refused request ends the run with one ``VendorAPIError`` line. Neither the secret
+nor a token is ever logged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import typing as t
+
+from singer_sdk.authenticators import OAuthAuthenticator
+from singer_sdk.helpers._util import utc_now
+
+from tap_batchimport.client import Endpoint
+from tap_batchimport.druid.errors import error_detail
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    import requests
+
+    from tap_batchimport.vendor import Vendor
+
+#: The token endpoint, relative to ``druid_auth_url``.
+TOKEN = Endpoint("/oauth2/token", method="POST", envelope="access_token")
+
+#: A token is renewed this long before it expires (at most), so a request never
+#: leaves with a token about to lapse in flight...
+EXPIRY_MARGIN_SECONDS = 60.0
+#: ...or this fraction of its lifetime, for short-lived tokens.
+EXPIRY_MARGIN_FRACTION = 0.1
+
+
+class DruidAuthenticator(OAuthAuthenticator):
+    """``Authorization: Bearer <token>`` from DruID's ``/oauth2/token``.
+
+    Callable on a prepared request like every SDK authenticator; ``refresh()`` is what
+    ``VendorClient`` calls once after a 401.
+    """
+
+    def __init__(
+        self, vendor: Vendor, *, auth_url: str, client_id: str, client_secret: str
+    ) -> None:
+        """Prepare the authenticator; the first token is fetched by the first request.
+
+        Args:
+            vendor: The DruID vendor (its retry settings and logger are used).
+            auth_url: ``druid_auth_url``: base URL of the auth host, path prefix allowed.
+            client_id: OAuth2 client id.
+            client_secret: OAuth2 client secret.
+        """
+        super().__init__(
+            auth_endpoint=TOKEN.url(auth_url),
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+        self.logger = vendor.logger
+        self._token_client = vendor.new_client(
+            base_url=auth_url,
+            # The form body rides in as the "auth" hook, so the token request reuses the
+            # shared client's retries and error reporting unchanged.
+            auth=self._add_form_body,
+            error_detail=lambda r: error_detail(r, self.secrets),
+            headers={"Accept": "application/json"},
+        )
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """The strings no message may show: the client secret and the current token."""
+        return (self.client_secret, self.access_token)
+
+    @property
+    @override
+    def oauth_request_body(self) -> dict[str, t.Any]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+
+    @override
+    def is_token_valid(self) -> bool:
+        if self.access_token is None or self.last_refreshed is None:
+            return False
+        if not self.expires_in:
+            return True  # no lifetime given: use it until a 401 says otherwise
+        margin = min(EXPIRY_MARGIN_SECONDS, self.expires_in * EXPIRY_MARGIN_FRACTION)
+        age = (utc_now() - self.last_refreshed).total_seconds()
+        return age < self.expires_in - margin
+
+    @override
+    def update_access_token(self) -> None:
+        """Fetch a new token (retrying transient failures).
+
+        Raises:
+            VendorAPIError: The auth server refused the credentials, or kept failing.
+        """
+        requested = utc_now()
+        answer = self._token_client.request(TOKEN)
+        body: dict[str, t.Any] = answer.payload
+        self.access_token = str(body["access_token"])
+        self.expires_in = _lifetime(body)
+        self.last_refreshed = requested
+        self.logger.info(
+            "DruID: new access token obtained (%s)",
+            f"valid {self.expires_in} s" if self.expires_in else "no expiry given",
+        )
+
+    def refresh(self) -> None:
+        """Drop the current token and fetch a new one (after a 401)."""
+        self.access_token = None
+        self.last_refreshed = None
+        self.update_access_token()
+
+    def _add_form_body(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        # Form-encoded, as OAuth2 (RFC 6749 section 4.4.2) requires; sets Content-Type too.
+        request.prepare_body(self.oauth_request_payload, None)
+        return request
+
+
+def _lifetime(body: dict[str, t.Any]) -> int | None:
+    """Seconds a token lives: ``expires_in``, else derived from ``expires_at`` (epoch ms).
+
+    Args:
+        body: The token response.
+
+    Returns:
+        Seconds, or None when the server says neither.
+    """
+    try:
+        if body.get("expires_in") is not None:
+            return max(0, int(body["expires_in"]))
+        if body.get("expires_at") is not None:
+            return max(0, int(float(body["expires_at"]) / 1000 - time.time()))
+    except (TypeError, ValueError):
+        pass
+    return None
