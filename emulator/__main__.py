@@ -40,9 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--jobs", type=int, default=1, help="jobs of bench-fullstory")
     serve.add_argument("--page-size", type=int, default=1000, help="page size of bench-fullstory")
     serve.add_argument(
-        "--endpoint", choices=("errors", "imports", "both"), default="errors",
+        "--endpoint",
+        choices=("errors", "imports", "both"),
+        default="errors",
         help="results bench-fullstory jobs have",
-    )  # fmt: skip
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--url-file", type=Path, help="write the base URL here once serving")

@@ -43,7 +43,8 @@ class DruidBulk:
         created_on: Creation time.
         updated_on: Last update time.
         results: Rows ``{id, userIdentifierType, objectId, pulseId, error}`` in increasing
-            ``id`` order (a plain list is sorted if needed; other sequences must be sorted).
+            ``id`` order (a plain list is sorted if needed; other sequences must be sorted,
+            and the status then reports ``total`` but not ``failed``).
         processing_polls: The first N status requests answer ``processing`` and results
             answer 428 until then.
     """
@@ -235,7 +236,8 @@ class DruidApp:
         content = self._summary(bulk, status)
         if status in FINISHED:
             content["total"] = len(bulk.results)
-            content["failed"] = len(self._rows(bulk, failed_only=True))
+            if isinstance(bulk.results, list):  # Counting generated rows would build them all.
+                content["failed"] = len(self._rows(bulk, failed_only=True))
         return HTTPStatus.OK, _dumps({"content": content, "result": _OK})
 
     def _results(self, call: Call) -> Reply:

@@ -97,6 +97,10 @@ def _without_schema(item: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in item.items() if key != "schema"}
 
 
+def _rows(job: FullstoryJob, what: str) -> Sequence[dict[str, Any]]:
+    return job.imports if what == "imports" else job.errors
+
+
 def _new_token() -> str:
     # 17 random bytes: opaque, URL-safe, and one "=" of padding like the vendor's tokens.
     return base64.urlsafe_b64encode(os.urandom(17)).decode()
@@ -295,7 +299,7 @@ class FullstoryApp:
 
     @staticmethod
     def _next_offset(job: FullstoryJob, what: str, offset: int) -> int | None:
-        total = len(job.imports if what == "imports" else job.errors)
+        total = len(_rows(job, what))
         end = offset + max(job.page_size, 1)
         if end < total:
             return end
@@ -304,13 +308,16 @@ class FullstoryApp:
         return None
 
     def _page(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
-        key = ("fullstory", self._generation, job.job_id, what, offset, include_schema)
+        rows = _rows(job, what)
+        # Everything the bytes depend on; the generation changes when tokens are expired.
+        source = (job.job_id, what, id(rows), len(rows), job.page_size)
+        key = ("fullstory", self._generation, *source, offset, include_schema)
         return self._cache.get_or_build(
             key, lambda: self._render(job, what, offset, include_schema=include_schema)
         )
 
     def _render(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
-        rows = job.imports if what == "imports" else job.errors
+        rows = _rows(job, what)
         end = offset + max(job.page_size, 1)
         tail: dict[str, Any] = {"total_records": str(len(rows))}
         next_offset = self._next_offset(job, what, offset)

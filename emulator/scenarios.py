@@ -443,31 +443,48 @@ def _demo_event_error(rng: random.Random, index: int) -> Row:
 
 
 def _demo_fullstory(rng: random.Random) -> list[FullstoryJob]:
-    def created(hours: float) -> str:
+    def at(hours: float) -> str:
         return rfc3339(_BASE_EPOCH + hours * 3600, 3)
 
-    users = [_demo_user(rng, i) for i in range(250)]
-    partial_users = [_demo_user(rng, 1000 + i) for i in range(120)]
-    user_errors = [_demo_user_error(rng, i) for i in range(30)]
-    events = [_demo_event(rng, i) for i in range(150)]
-    failed_events = [_demo_event(rng, 2000 + i) for i in range(35)]
-    event_errors = [_demo_event_error(rng, i) for i in range(20)]
     return [
-        FullstoryJob(USERS_COMPLETED, "users", "COMPLETED", created(0), created(0.25), users),
         FullstoryJob(
-            USERS_PARTIAL, "users", "FAILED", created(1), created(1.1), partial_users,
-            user_errors, empty_last_page=True,
+            USERS_COMPLETED,
+            "users",
+            "COMPLETED",
+            created=at(0),
+            finished=at(0.25),
+            imports=[_demo_user(rng, i) for i in range(250)],
         ),
-        FullstoryJob(USERS_PROCESSING, "users", "PROCESSING", created(2)),
         FullstoryJob(
-            EVENTS_COMPLETED, "events", "COMPLETED", created(3), "2024-05-01T11:04:05Z", events,
+            USERS_PARTIAL,
+            "users",
+            "FAILED",  # A partial failure: both imports and errors.
+            created=at(1),
+            finished=at(1.1),
+            imports=[_demo_user(rng, 1000 + i) for i in range(120)],
+            errors=[_demo_user_error(rng, i) for i in range(30)],
+            empty_last_page=True,
+        ),
+        FullstoryJob(USERS_PROCESSING, "users", "PROCESSING", created=at(2)),
+        FullstoryJob(
+            EVENTS_COMPLETED,
+            "events",
+            "COMPLETED",
+            created=at(3),
+            finished="2024-05-01T11:04:05Z",
+            imports=[_demo_event(rng, i) for i in range(150)],
             repeat_last_token=True,
         ),
         FullstoryJob(
-            EVENTS_FAILED, "events", "FAILED", created(4), created(4.5), failed_events,
-            event_errors,
+            EVENTS_FAILED,
+            "events",
+            "FAILED",
+            created=at(4),
+            finished=at(4.5),
+            imports=[_demo_event(rng, 2000 + i) for i in range(35)],
+            errors=[_demo_event_error(rng, i) for i in range(20)],
         ),
-    ]  # fmt: skip
+    ]
 
 
 # DruID demo rows.
@@ -574,32 +591,56 @@ def _sp_nested_document() -> Row:
 
 
 def _demo_sailpoint(rng: random.Random) -> list[SailpointJob]:
-    day = "2024-05-0{}T{}Z"
+    def at(day: int, clock: str) -> str:
+        return f"2024-05-0{day}T{clock}Z"
+
+    later = "2099-01-01T00:00:00.000Z"  # Results stay downloadable.
     return [
         SailpointJob(
-            SP_COMPLETE, "COMPLETE", day.format(1, "09:00:00.000"), day.format(1, "09:03:27.512"),
-            "2099-01-01T00:00:00.000Z", day.format(1, "09:03:27.512"), document=_sp_document(rng),
+            SP_COMPLETE,
+            "COMPLETE",
+            created=at(1, "09:00:00.000"),
+            modified=at(1, "09:03:27.512"),
+            expiration=later,
+            completed=at(1, "09:03:27.512"),
+            document=_sp_document(rng),
         ),
         SailpointJob(
-            SP_NESTED, "COMPLETE", day.format(2, "09:00:00.000"), day.format(2, "09:00:09.100"),
-            "2099-01-01T00:00:00.000Z", day.format(2, "09:00:09.100"),
+            SP_NESTED,
+            "COMPLETE",
+            created=at(2, "09:00:00.000"),
+            modified=at(2, "09:00:09.100"),
+            expiration=later,
+            completed=at(2, "09:00:09.100"),
             document=_sp_nested_document(),
         ),
         SailpointJob(
-            SP_FAILED, "FAILED", day.format(3, "09:00:00.000"), day.format(3, "09:00:02.250"),
-            "2099-01-01T00:00:00.000Z", day.format(3, "09:00:02.250"),
+            SP_FAILED,
+            "FAILED",
+            created=at(3, "09:00:00.000"),
+            modified=at(3, "09:00:02.250"),
+            expiration=later,
+            completed=at(3, "09:00:02.250"),
             message="Import failed: SOURCE 'Active Directory' uses unknown cluster 'cl-émea-2'",
         ),
         SailpointJob(
-            SP_IN_PROGRESS, "IN_PROGRESS", day.format(4, "09:00:00.000"),
-            day.format(4, "09:00:30.000"), "2099-01-01T00:00:00.000Z",
+            SP_IN_PROGRESS,
+            "IN_PROGRESS",
+            created=at(4, "09:00:00.000"),
+            modified=at(4, "09:00:30.000"),
+            expiration=later,
         ),
         SailpointJob(
-            SP_DOWNLOAD_GONE, "COMPLETE", "2024-03-01T09:00:00.000Z", "2024-03-01T09:01:00.000Z",
-            "2024-03-02T09:01:00.000Z", "2024-03-01T09:01:00.000Z", document={"results": {}},
+            SP_DOWNLOAD_GONE,
+            "COMPLETE",
+            created="2024-03-01T09:00:00.000Z",
+            modified="2024-03-01T09:01:00.000Z",
+            expiration="2024-03-02T09:01:00.000Z",
+            completed="2024-03-01T09:01:00.000Z",
+            document={"results": {}},
             download_gone=True,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def demo_dataset(seed: int = DEMO_SEED) -> Dataset:

@@ -396,11 +396,17 @@ class _Router:
         endpoint, handler, params = route(method, "/" + rest)
         call = Call(method, "/" + rest, params, query, headers, body)
         outcome = self._execute(_Pending(app, endpoint, handler, call))
-        status = 0 if outcome.reset else int(outcome.status)
         record = RequestRecord(
-            arrived, method, url.path, query, headers, status, vendor, endpoint,
-            params.get("job_id", ""),
-        )  # fmt: skip
+            time=arrived,
+            method=method,
+            path=url.path,
+            query=query,
+            headers=headers,
+            status=0 if outcome.reset else int(outcome.status),
+            vendor=vendor,
+            endpoint=endpoint,
+            job_id=params.get("job_id", ""),
+        )
         self._log.append(record)
         return outcome
 

@@ -56,35 +56,41 @@ def _druid_rows(count: int) -> list[dict]:
 def _dataset() -> Dataset:
     return Dataset(
         fullstory_jobs=[
-            FullstoryJob("done", "users", "COMPLETED", "2024-05-01T08:00:00Z",
-                         "2024-05-01T08:01:00.1Z", _users(250)),
-            FullstoryJob("slow", "users", "COMPLETED", "2024-05-01T08:00:00Z",
-                         "2024-05-01T08:01:00Z", _users(5), processing_polls=2,
-                         results_processing_polls=1),
-            FullstoryJob("odd", "users", "FAILED", "2024-05-01T08:00:00Z",
-                         "2024-05-01T08:01:00Z", _users(4), [{"message": "m", "code": "c",
-                         "user": {}}] * 3, page_size=2, empty_last_page=True,
-                         repeat_last_token=True),
-            FullstoryJob("stale", "users", "COMPLETED", "2024-05-01T08:00:00Z", None,
-                         _users(4), page_size=2, expire_tokens=True),
-            FullstoryJob("ev", "events", "PROCESSING", "2024-05-01T08:00:00Z"),
+            FullstoryJob("done", finished="2024-05-01T08:01:00.1Z", imports=_users(250)),
+            FullstoryJob("slow", imports=_users(5), processing_polls=2, results_processing_polls=1),
+            FullstoryJob(
+                "odd",
+                status="FAILED",
+                imports=_users(4),
+                errors=[{"message": "m", "code": "c", "user": {}}] * 3,
+                page_size=2,
+                empty_last_page=True,
+                repeat_last_token=True,
+            ),
+            FullstoryJob("stale", imports=_users(4), page_size=2, expire_tokens=True),
+            FullstoryJob("ev", "events", "PROCESSING"),
         ],
         druid_bulks=[
-            DruidBulk("b1", "completed", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z",
-                      _druid_rows(230)),
-            DruidBulk("b2", "processing", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z"),
-            DruidBulk("b3", "completed", "2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z",
-                      _druid_rows(3), processing_polls=1),
+            DruidBulk("b1", results=_druid_rows(230)),
+            DruidBulk("b2", "processing"),
+            DruidBulk("b3", results=_druid_rows(3), processing_polls=1),
         ],
         sailpoint_jobs=[
-            SailpointJob("sp1", "COMPLETE", completed="2024-05-01T09:02:00Z",
-                         document={"results": {"SOURCE": {"infos": [], "warnings": [],
-                                   "errors": [], "importedObjects": []}}}),
+            SailpointJob(
+                "sp1",
+                "COMPLETE",
+                completed="2024-05-01T09:02:00Z",
+                document={
+                    "results": {
+                        "SOURCE": {"infos": [], "warnings": [], "errors": [], "importedObjects": []}
+                    }
+                },
+            ),
             SailpointJob("sp2", "IN_PROGRESS"),
             SailpointJob("sp3", "COMPLETE", download_gone=True),
         ],
         fullstory_forbidden_keys={"readonly-key"},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -156,9 +162,13 @@ def test_fullstory_status_and_paging_reach_every_row_once(emu, http):
     status = fs_get(http, emu, "users/batch/done").json()
     assert status == {
         "imports": 250,
-        "job": {"id": "done", "status": "COMPLETED", "created": "2024-05-01T08:00:00Z",
-                "finished": "2024-05-01T08:01:00.1Z"},
-    }  # fmt: skip
+        "job": {
+            "id": "done",
+            "status": "COMPLETED",
+            "created": "2024-05-01T09:00:00.000Z",
+            "finished": "2024-05-01T08:01:00.1Z",
+        },
+    }
     pages = fs_pages(http, emu, "users/batch/done/imports")
     assert [len(page["results"]) for page in pages] == [100, 100, 50]
     assert {page["total_records"] for page in pages} == {"250"}
@@ -204,7 +214,7 @@ def test_fullstory_errors_unknown_job_bad_key_forbidden_bad_token(emu, http):
     base64_key = "ZnMtZGVtby1rZXk="  # base64 of the key: the vendor wants it as-is
     assert fs_get(http, emu, "users/batch/done", key=base64_key).status_code == 401
     assert fs_get(http, emu, "users/batch/done", key="readonly-key").status_code == 403
-    garbage = fs_get(http, emu, "users/batch/done/imports", page_token="bm9wZQ==")  # noqa: S106
+    garbage = fs_get(http, emu, "users/batch/done/imports", page_token="bm9wZQ==")
     assert (garbage.status_code, garbage.json()["code"]) == (400, "invalid_page_token")
     token = fs_get(http, emu, "users/batch/done/imports").json()["next_page_token"]
     assert fs_get(http, emu, "users/batch/done/errors", page_token=token).status_code == 400
@@ -253,8 +263,9 @@ def test_druid_token_list_status_and_cursor_paging(emu, http):
         assert last == ids[-1]
     assert pages == 3
     assert ids == [row["id"] for row in _druid_rows(230)]
-    failed = druid_get(http, emu, "/b1/results", token["access_token"], limit=1000,
-                       failedOnly="true").json()["content"]  # fmt: skip
+    failed = druid_get(
+        http, emu, "/b1/results", token["access_token"], limit=1000, failedOnly="true"
+    ).json()["content"]
     assert len(failed["results"]) == 77
     assert "lastId" not in failed
     assert all(row["error"] for row in failed["results"])
@@ -357,8 +368,11 @@ def test_fault_reset_and_stall(emu, http):
     emu.faults.add("fullstory.imports", faults.stall(1.0), on={1})
     started = time.monotonic()
     with pytest.raises(requests.ReadTimeout):
-        http.get(f"{emu.fullstory_url}/v2/users/batch/done/imports",
-                 headers={"Authorization": f"Basic {FS_KEY}"}, timeout=0.3)  # fmt: skip
+        http.get(
+            f"{emu.fullstory_url}/v2/users/batch/done/imports",
+            headers={"Authorization": f"Basic {FS_KEY}"},
+            timeout=0.3,
+        )
     assert time.monotonic() - started < 0.9
     assert fs_get(http, emu, "users/batch/done/imports").status_code == 200
 
@@ -392,8 +406,10 @@ def test_request_log(emu, http):
     fs_get(http, emu, "users/batch/done/imports", include_schema="false")
     record = emu.requests[-1]
     assert (record.method, record.path, record.status) == (
-        "GET", "/fullstory/v2/users/batch/done/imports", 200
-    )  # fmt: skip
+        "GET",
+        "/fullstory/v2/users/batch/done/imports",
+        200,
+    )
     assert (record.vendor, record.endpoint, record.job_id) == (
         "fullstory",
         "fullstory.imports",
@@ -438,8 +454,14 @@ def test_bench_datasets_page_through(http):
         token = druid_token(http, emulator)["access_token"]
         ids, last = [], ""
         while True:
-            page = druid_get(http, emulator, "/018f0000-0000-7000-8000-00000000be9c/results",
-                             token, limit=1000, last=last).json()["content"]  # fmt: skip
+            page = druid_get(
+                http,
+                emulator,
+                "/018f0000-0000-7000-8000-00000000be9c/results",
+                token,
+                limit=1000,
+                last=last,
+            ).json()["content"]
             ids += [row["id"] for row in page["results"]]
             last = page.get("lastId")
             if not last:
@@ -451,8 +473,18 @@ def test_bench_datasets_page_through(http):
 def test_cli_serves_demo_until_sigterm(tmp_path, http):
     url_file, config_file = tmp_path / "url", tmp_path / "config.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "emulator", "serve", "--scenario", "demo",
-               "--url-file", str(url_file), "--config-file", str(config_file)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "serve",
+        "--scenario",
+        "demo",
+        "--url-file",
+        str(url_file),
+        "--config-file",
+        str(config_file),
+    ]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
         try:
             deadline = time.monotonic() + 10
@@ -462,8 +494,11 @@ def test_cli_serves_demo_until_sigterm(tmp_path, http):
             config = json.loads(config_file.read_text())
             assert config["fullstory_api_url"] == f"{base_url}/fullstory"
             job = DEMO_CONFIG_IDS["fullstory_user_import_job_ids"][0]
-            response = http.get(f"{base_url}/fullstory/v2/users/batch/{job}",
-                                headers={"Authorization": f"Basic {FS_KEY}"}, timeout=5)  # fmt: skip
+            response = http.get(
+                f"{base_url}/fullstory/v2/users/batch/{job}",
+                headers={"Authorization": f"Basic {FS_KEY}"},
+                timeout=5,
+            )
             assert response.json()["job"]["status"] == "COMPLETED"
         finally:
             process.send_signal(signal.SIGTERM)

@@ -12,10 +12,10 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from emulator import faults
 from emulator.sailpoint import SailpointJob
-from tap_batchimport.retry import RetryPolicy
-from tap_batchimport.sailpoint.auth import SailpointAuthenticator
+from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.sailpoint.errors import describe_error_body
 from tap_batchimport.sailpoint.results import flatten, object_type_map
+from tap_batchimport.sailpoint.vendor import SailpointVendor
 from tap_batchimport.tap import TapBatchImport
 from tests.conftest import duplicate_keys
 
@@ -23,7 +23,7 @@ KEYS = ("job_id", "object_type", "category", "position")
 LISTS = {"infos": "info", "warnings": "warning", "errors": "error"}
 FUTURE = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 DONE_AT = "2024-05-01T09:02:00.000Z"
-SECRET = "sp-demo-secret"  # noqa: S105 - the emulator's demo credential
+SECRET = "sp-demo-secret"
 
 
 def msg(key: str, text: str, **details: t.Any) -> dict[str, t.Any]:
@@ -443,13 +443,14 @@ def test_error_bodies_are_described_in_one_line():
 
 
 def test_token_is_reused_until_shortly_before_it_expires():
-    auth = SailpointAuthenticator(
-        token_url="https://x.invalid/oauth/token",  # noqa: S106
+    vendor = SailpointVendor({"sailpoint_api_url": "https://x.invalid"}, logging.getLogger("test"))
+    auth = ClientCredentialsAuthenticator(
+        vendor,
+        auth_url="https://x.invalid",
+        token_path="/oauth/token",
         client_id="i",
-        client_secret="s",  # noqa: S106
-        policy=RetryPolicy(),
-        timeout=1,
-        logger=logging.getLogger("test"),
+        client_secret="s",
+        error_detail=lambda r: "",
     )
     assert not auth.is_token_valid()
     now = dt.datetime.now(dt.timezone.utc)

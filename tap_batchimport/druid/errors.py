@@ -7,8 +7,6 @@ import typing as t
 import msgspec
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
     import requests
 
 _decode = msgspec.json.Decoder().decode
@@ -21,15 +19,11 @@ MAX_DETAIL = 300
 _TOP_KEYS = ("error", "error_description", "message")
 
 
-def error_detail(
-    response: requests.Response, secrets: Callable[[], Iterable[str | None]] = tuple
-) -> str:
-    """Pull DruID's message out of an error response, with secrets masked.
+def error_detail(response: requests.Response) -> str:
+    """Pull DruID's message out of an error response.
 
     Args:
         response: The error response (API or token endpoint).
-        secrets: Returns the strings that must never be shown (client secret, current
-            token); an error body that echoes one gets it replaced by ``***``.
 
     Returns:
         One line of at most ``MAX_DETAIL`` characters.
@@ -45,7 +39,4 @@ def error_detail(
         if isinstance(result, dict) and isinstance(result.get("message"), str):
             parts.append(result["message"])
     text = " ".join(p.strip() for p in parts if p.strip()) or response.reason or "no message"
-    for secret in secrets():
-        if secret:
-            text = text.replace(secret, "***")
     return " ".join(text.split())[:MAX_DETAIL]

@@ -7,9 +7,9 @@ import sys
 import typing as t
 
 from tap_batchimport.client import Endpoint, VendorClient
-from tap_batchimport.druid.auth import DruidAuthenticator
 from tap_batchimport.druid.errors import error_detail
 from tap_batchimport.jobs import JobRef, JobStatus
+from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.vendor import Vendor
 
 if sys.version_info >= (3, 12):
@@ -81,16 +81,18 @@ class DruidVendor(Vendor):
     def client(self) -> VendorClient:
         """The HTTP client of the graph host (created on first use)."""
         if getattr(self, "_client", None) is None:
-            auth = DruidAuthenticator(
+            auth = ClientCredentialsAuthenticator(
                 self,
                 auth_url=str(self.config["druid_auth_url"]).strip(),
+                token_path="/oauth2/token",  # noqa: S106  (a path, not a secret)
                 client_id=str(self.config["druid_client_id"]).strip(),
                 client_secret=str(self.config["druid_client_secret"]).strip(),
+                error_detail=error_detail,
             )
             self._client = self.new_client(
                 base_url=str(self.config["druid_api_url"]),
                 auth=auth,
-                error_detail=lambda r: error_detail(r, auth.secrets),
+                error_detail=auth.redacting(error_detail),
                 headers=JSON_HEADERS,
             )
         return self._client

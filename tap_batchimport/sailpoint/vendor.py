@@ -8,7 +8,7 @@ import typing as t
 
 from tap_batchimport.client import Endpoint, VendorClient
 from tap_batchimport.jobs import JobRef, JobStatus
-from tap_batchimport.sailpoint.auth import SailpointAuthenticator
+from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.sailpoint.errors import error_detail
 from tap_batchimport.sailpoint.settings import DEFAULT_API_VERSION
 from tap_batchimport.sailpoint.values import as_text, parse_timestamp
@@ -27,8 +27,6 @@ COMPLETE = "COMPLETE"
 FINAL_STATUSES = frozenset({COMPLETE, "CANCELLED", "FAILED"})
 #: Statuses of a job still queued or running, whatever else the body says.
 RUNNING_STATUSES = frozenset({"NOT_STARTED", "IN_PROGRESS"})
-
-TOKEN = Endpoint("/oauth/token", method="POST")
 
 
 class SailpointVendor(Vendor):
@@ -61,21 +59,20 @@ class SailpointVendor(Vendor):
         """The HTTP client (created on first use; the token on first request)."""
         if getattr(self, "_client", None) is None:
             base_url = str(self.config["sailpoint_api_url"]).strip()
-            client = self.new_client(
-                base_url=base_url,
-                auth=lambda r: r,  # replaced below: the authenticator shares the client's policy
-                error_detail=error_detail,
-                headers={"Accept": "application/json"},
-            )
-            client.auth = SailpointAuthenticator(
-                token_url=TOKEN.url(base_url),
+            auth = ClientCredentialsAuthenticator(
+                self,
+                auth_url=base_url,
+                token_path="/oauth/token",  # noqa: S106  (a path, not a secret)
                 client_id=str(self.config["sailpoint_client_id"]).strip(),
                 client_secret=str(self.config["sailpoint_client_secret"]).strip(),
-                policy=client.policy,
-                timeout=client.timeout,
-                logger=self.logger,
+                error_detail=error_detail,
             )
-            self._client = client
+            self._client = self.new_client(
+                base_url=base_url,
+                auth=auth,
+                error_detail=auth.redacting(error_detail),
+                headers={"Accept": "application/json"},
+            )
         return self._client
 
     @override

@@ -1,12 +1,11 @@
-"""DruID OAuth2 client-credentials tokens: fetched once, reused, renewed before they expire.
+"""OAuth2 client-credentials tokens (DruID, SailPoint): fetched once, reused, renewed early.
 
 Built on the SDK's ``OAuthAuthenticator`` (token bookkeeping, ``Bearer`` header) with its
-token request replaced: the SDK's logs the whole error body at ERROR and raises a bare
-``RuntimeError``, and its session retries connection errors behind our back. Here the
-token request goes through a :class:`~tap_batchimport.client.VendorClient`, so 429, 5xx,
-dropped connections and malformed answers are retried with the run's ``RetryPolicy``,
-and a refused request ends the run with one ``VendorAPIError`` line. Neither the secret
-nor a token is ever logged.
+token request replaced: the SDK's logs the whole error body, raises a bare
+``RuntimeError`` and retries only connection errors. Here the token request goes through
+a :class:`~tap_batchimport.client.VendorClient`, so 429, 5xx, dropped connections and
+malformed answers get the run's ``RetryPolicy``, and a refusal ends the run with one
+``VendorAPIError`` line. Neither the secret nor a token is ever logged.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers._util import utc_now
 
 from tap_batchimport.client import Endpoint
-from tap_batchimport.druid.errors import error_detail
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -27,12 +25,11 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     import requests
 
     from tap_batchimport.vendor import Vendor
-
-#: The token endpoint, relative to ``druid_auth_url``.
-TOKEN = Endpoint("/oauth2/token", method="POST", envelope="access_token")
 
 #: A token is renewed this long before it expires (at most), so a request never
 #: leaves with a token about to lapse in flight...
@@ -40,43 +37,86 @@ EXPIRY_MARGIN_SECONDS = 60.0
 #: ...or this fraction of its lifetime, for short-lived tokens.
 EXPIRY_MARGIN_FRACTION = 0.1
 
+#: Shorter strings are not masked: they would mangle ordinary words.
+_MIN_MASKED_LENGTH = 4
 
-class DruidAuthenticator(OAuthAuthenticator):
-    """``Authorization: Bearer <token>`` from DruID's ``/oauth2/token``.
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Mask secrets an error body might echo (a proxy's might).
+
+    Args:
+        text: A message about to be shown.
+        secrets: Strings that must never be shown.
+
+    Returns:
+        The message with each secret replaced by ``***``.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_MASKED_LENGTH:
+            text = text.replace(secret, "***")
+    return text
+
+
+class ClientCredentialsAuthenticator(OAuthAuthenticator):
+    """``Authorization: Bearer <token>`` from a vendor's client-credentials token endpoint.
 
     Callable on a prepared request like every SDK authenticator; ``refresh()`` is what
     ``VendorClient`` calls once after a 401.
     """
 
-    def __init__(
-        self, vendor: Vendor, *, auth_url: str, client_id: str, client_secret: str
+    def __init__(  # noqa: PLR0913
+        self,
+        vendor: Vendor,
+        *,
+        auth_url: str,
+        token_path: str,
+        client_id: str,
+        client_secret: str,
+        error_detail: Callable[[requests.Response], str],
     ) -> None:
         """Prepare the authenticator; the first token is fetched by the first request.
 
         Args:
-            vendor: The DruID vendor (its retry settings and logger are used).
-            auth_url: ``druid_auth_url``: base URL of the auth host, path prefix allowed.
+            vendor: The vendor (its retry settings and logger are used).
+            auth_url: Base URL of the auth host, path prefix allowed.
+            token_path: Token endpoint path below ``auth_url``.
             client_id: OAuth2 client id.
             client_secret: OAuth2 client secret.
+            error_detail: The vendor's error-message reader (secrets are masked after it).
         """
+        self.token_endpoint = Endpoint(token_path, method="POST", envelope="access_token")
         super().__init__(
-            auth_endpoint=TOKEN.url(auth_url),
+            auth_endpoint=self.token_endpoint.url(auth_url),
             client_id=client_id,
             client_secret=client_secret,
         )
+        self.vendor_name = vendor.display_name
         self.logger = vendor.logger
         self._token_client = vendor.new_client(
             base_url=auth_url,
             # The form body rides in as the "auth" hook, so the token request reuses the
             # shared client's retries and error reporting unchanged.
             auth=self._add_form_body,
-            error_detail=lambda r: error_detail(r, self.secrets),
+            error_detail=self.redacting(error_detail),
             headers={"Accept": "application/json"},
         )
 
     def secrets(self) -> tuple[str | None, ...]:
         """The strings no message may show: the client secret and the current token."""
         return (self.client_secret, self.access_token)
+
+    def redacting(
+        self, error_detail: Callable[[requests.Response], str]
+    ) -> Callable[[requests.Response], str]:
+        """Wrap a vendor's error reader so its message can never show a secret.
+
+        Args:
+            error_detail: Reads the vendor's message from an error response.
+
+        Returns:
+            The same reader, with the client secret and current token masked.
+        """
+        return lambda response: redact(error_detail(response), self.secrets())
 
     @property
     @override
@@ -105,13 +145,14 @@ class DruidAuthenticator(OAuthAuthenticator):
             VendorAPIError: The auth server refused the credentials, or kept failing.
         """
         requested = utc_now()
-        answer = self._token_client.request(TOKEN)
+        answer = self._token_client.request(self.token_endpoint)
         body: dict[str, t.Any] = answer.payload
         self.access_token = str(body["access_token"])
-        self.expires_in = _lifetime(body)
-        self.last_refreshed = requested
+        self.expires_in = token_lifetime(body)
+        self.last_refreshed = requested  # the lifetime counts from the request, to be safe
         self.logger.info(
-            "DruID: new access token obtained (%s)",
+            "%s: new access token obtained (%s)",
+            self.vendor_name,
             f"valid {self.expires_in} s" if self.expires_in else "no expiry given",
         )
 
@@ -127,7 +168,7 @@ class DruidAuthenticator(OAuthAuthenticator):
         return request
 
 
-def _lifetime(body: dict[str, t.Any]) -> int | None:
+def token_lifetime(body: dict[str, t.Any]) -> int | None:
     """Seconds a token lives: ``expires_in``, else derived from ``expires_at`` (epoch ms).
 
     Args:
