@@ -29,4 +29,5 @@ class VendorAPIError(FatalAPIError):
         self.endpoint = endpoint
         self.status = status
         self.detail = detail
-        super().__init__(f"{vendor} {endpoint} failed: HTTP {status}: {detail}")
+        what = f"HTTP {status}" if isinstance(status, int) else f"{status} (no HTTP answer)"
+        super().__init__(f"{vendor} {endpoint} failed: {what}: {detail}")

@@ -24,6 +24,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
 
@@ -137,6 +138,20 @@ class TapBatchImport(Tap):
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         return errors
+
+    @classmethod
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        # `--test` runs before `invoke`: report its failures as one line too.
+        try:
+            super().cb_test(ctx, param, value)
+        except ConfigValidationError as exc:
+            for error in exc.errors or [str(exc)]:
+                cls.logger.error("Config validation failed: %s", error)  # noqa: TRY400
+            ctx.exit(1)
+        except VendorAPIError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400
+            ctx.exit(1)
 
     @classmethod
     @override

@@ -1,0 +1,241 @@
+"""End to end through Meltano itself: `meltano run tap-batchimport target-duckdb`, twice.
+
+Runs the project's meltano.yml (``demo`` environment) against the vendor emulator serving
+the demo dataset (all three vendors), then reads the DuckDB file target-duckdb wrote:
+every table holds the rows the emulator's data implies, primary keys are unique, and a
+second run, given the state Meltano saved, loads no result row again.
+
+Meltano is not a test dependency of the tap's virtualenv: `make test` installs it under
+.meltano/ (see the Makefile) and this test FAILS, rather than skips, when it is missing.
+The run uses a temporary system database (state) and DuckDB file, so it neither reads
+nor changes what `make demo` left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from emulator.scenarios import DEMO_CONFIG_IDS, demo_dataset
+from emulator.server import VendorEmulator
+
+if t.TYPE_CHECKING:
+    from emulator.server import Dataset
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+STATE_ID = "demo:tap-batchimport-to-target-duckdb"
+RUN_TIMEOUT = 300
+
+#: The contract's primary keys, by stream (= table).
+PRIMARY_KEYS = {
+    "job_details": ["source", "job_id"],
+    "user_import_errors": ["job_id", "row_number"],
+    "imported_users": ["job_id", "row_number"],
+    "imported_events": ["job_id", "row_number"],
+    "event_import_errors": ["job_id", "row_number"],
+    "bulk_results": ["bulk_id", "id"],
+    "config_import_results": ["job_id", "object_type", "category", "position"],
+}
+RESULT_TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})
+
+#: Reads the DuckDB file; runs under the target-duckdb plugin's Python (it has duckdb).
+INSPECT = r"""
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+out = {}
+for table, keys in json.loads(sys.argv[2]).items():
+    found = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'batchimport' and table_name = ?", [table]
+    ).fetchone()[0]
+    if not found:
+        out[table] = None
+        continue
+    cols = ", ".join('"%s"' % k for k in keys)
+    columns = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'batchimport' and table_name = ?", [table]
+    ).fetchall()}
+    batched = "max(_sdc_batched_at)::varchar" if "_sdc_batched_at" in columns else "null"
+    rows, distinct, batched = con.execute(
+        'select count(*), count(distinct (%s)), %s from batchimport."%s"' % (cols, batched, table)
+    ).fetchone()
+    out[table] = {"rows": rows, "distinct_keys": distinct, "last_loaded": batched}
+print(json.dumps(out))
+"""
+
+
+def meltano_executable() -> str:
+    for candidate in (
+        os.environ.get("MELTANO"),
+        ROOT / ".meltano" / "cli" / "bin" / "meltano",
+    ):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    pytest.fail(
+        "Meltano is not installed (.meltano/cli/bin/meltano is missing): run `make test`, "
+        "which installs it, or `make meltano` before running pytest directly"
+    )
+
+
+def sailpoint_rows(document: dict[str, t.Any] | None) -> int:
+    """Messages and imported objects in a SailPoint download document."""
+    results = (document or {}).get("results") or {}
+    if set(results) == {"results"}:  # the vendor example's doubly nested shape
+        results = results["results"]
+    lists = ("infos", "warnings", "errors", "importedObjects")
+    return sum(len(entry.get(name) or []) for entry in results.values() for name in lists)
+
+
+def expected_rows(dataset: Dataset) -> dict[str, int]:
+    """Rows per table implied by the emulator's data and the demo's configured job ids."""
+    user_ids = DEMO_CONFIG_IDS["fullstory_user_import_job_ids"]
+    event_ids = DEMO_CONFIG_IDS["fullstory_event_import_job_ids"]
+    sp_ids = DEMO_CONFIG_IDS["sailpoint_import_job_ids"]
+    assert DEMO_CONFIG_IDS["druid_bulk_ids"] == []  # every bulk is discovered
+
+    finished = [j for j in dataset.fullstory_jobs if j.status in {"COMPLETED", "FAILED"}]
+    users = [j for j in finished if j.kind == "users" and j.job_id in user_ids]
+    events = [j for j in finished if j.kind == "events" and j.job_id in event_ids]
+    bulks = [b for b in dataset.druid_bulks if b.status in {"completed", "failed"}]
+    imports = [
+        j
+        for j in dataset.sailpoint_jobs
+        if j.job_id in sp_ids and j.status == "COMPLETE" and not j.download_gone
+    ]
+    return {
+        "job_details": len(user_ids) + len(event_ids) + len(dataset.druid_bulks) + len(sp_ids),
+        "imported_users": sum(len(j.imports) for j in users),
+        "user_import_errors": sum(len(j.errors) for j in users),
+        "imported_events": sum(len(j.imports) for j in events),
+        "event_import_errors": sum(len(j.errors) for j in events),
+        "bulk_results": sum(len(b.results) for b in bulks),
+        "config_import_results": sum(sailpoint_rows(j.document) for j in imports),
+    }
+
+
+class MeltanoProject:
+    """This repository's Meltano project, run with a temporary state database and warehouse."""
+
+    def __init__(self, workdir: Path, emulator: VendorEmulator) -> None:
+        self.meltano = meltano_executable()
+        self.workdir = workdir
+        self.duckdb_file = workdir / "e2e.duckdb"
+        self.env_file = workdir / "empty.env"  # the developer's .env must not leak in
+        self.env_file.write_text("")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_DUCKDB_", "MELTANO_"))
+        }
+        self.env = {
+            **env,
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_DISABLE_TRACKING": "true",
+            "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+            "TARGET_DUCKDB_FILEPATH": str(self.duckdb_file),
+            # Only the URLs: credentials and job ids come from meltano.yml's demo environment.
+            "TAP_BATCHIMPORT_FULLSTORY_API_URL": emulator.fullstory_url,
+            "TAP_BATCHIMPORT_DRUID_API_URL": emulator.druid_api_url,
+            "TAP_BATCHIMPORT_DRUID_AUTH_URL": emulator.druid_auth_url,
+            "TAP_BATCHIMPORT_SAILPOINT_API_URL": emulator.sailpoint_url,
+        }
+        self.runs = 0
+
+    def meltano_cmd(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [self.meltano, f"--env-file={self.env_file}", "--environment=demo", *args]
+        return subprocess.run(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+
+    def run(self) -> dict[str, t.Any]:
+        """`meltano run tap-batchimport target-duckdb`, then what the warehouse holds."""
+        self.runs += 1
+        proc = self.meltano_cmd("run", "tap-batchimport", "target-duckdb")
+        log = self.workdir / f"meltano-run-{self.runs}.log"
+        log.write_text(proc.stdout + proc.stderr)
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        assert proc.returncode == 0, f"meltano run #{self.runs} failed ({log}):\n{tail}"
+        return self.inspect()
+
+    def inspect(self) -> dict[str, t.Any]:
+        assert PLUGIN_PYTHON.is_file(), "target-duckdb is not installed under .meltano/"
+        assert self.duckdb_file.is_file(), "target-duckdb wrote no DuckDB file"
+        proc = subprocess.run(
+            [str(PLUGIN_PYTHON), "-c", INSPECT, str(self.duckdb_file), json.dumps(PRIMARY_KEYS)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
+    """Both runs against one emulator: the warehouse after each, and the saved state."""
+    dataset = demo_dataset()
+    with VendorEmulator(dataset) as emulator:
+        project = MeltanoProject(tmp_path_factory.mktemp("meltano"), emulator)
+        first = project.run()
+        second = project.run()
+        state = project.meltano_cmd("state", "get", STATE_ID)
+    return {
+        "expected": expected_rows(dataset),
+        "first": first,
+        "second": second,
+        "state": state,
+    }
+
+
+def test_first_run_loads_every_row_of_the_emulator(two_runs: dict[str, t.Any]) -> None:
+    first, expected = two_runs["first"], two_runs["expected"]
+    assert all(n > 0 for n in expected.values()), expected  # the demo covers every stream
+    assert {table: (first[table] or {}).get("rows") for table in expected} == expected
+
+
+def test_primary_keys_are_unique(two_runs: dict[str, t.Any]) -> None:
+    for run in ("first", "second"):
+        for table, stats in two_runs[run].items():
+            assert stats["distinct_keys"] == stats["rows"], (run, table, stats)
+
+
+def test_second_run_loads_no_result_row_again(two_runs: dict[str, t.Any]) -> None:
+    first, second = two_runs["first"], two_runs["second"]
+    assert {k: v["rows"] for k, v in second.items()} == {k: v["rows"] for k, v in first.items()}
+    # Not even re-emitted and upserted: a reloaded row would carry a newer _sdc_batched_at.
+    for table in RESULT_TABLES:
+        assert first[table]["last_loaded"], f"{table}: no _sdc_batched_at (add_metadata_columns)"
+        assert second[table]["last_loaded"] == first[table]["last_loaded"], table
+
+
+def test_state_is_saved_and_holds_no_secret(two_runs: dict[str, t.Any]) -> None:
+    proc = two_runs["state"]
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert state.get("singer_state"), state
+    text = json.dumps(state)
+    dataset = demo_dataset()
+    for secret in (
+        dataset.fullstory_api_key,
+        dataset.druid_client_secret,
+        dataset.sailpoint_client_secret,
+    ):
+        assert secret not in text
