@@ -50,6 +50,10 @@ class JobResultsStream(BatchImportStream, abc.ABC):
     record of each page, which bookmarks the page and writes STATE when it is due.
     """
 
+    #: STATE is written at page boundaries (see page_written); the SDK's extra STATE every
+    #: 10,000 records would only repeat the whole state mid-page.
+    STATE_MSG_FREQUENCY = 10**12
+
     #: Key of the vendor in ``TapBatchImport.vendors``.
     vendor_key: t.ClassVar[str]
     #: ``job_details.source`` values whose jobs this stream reads.

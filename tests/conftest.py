@@ -77,7 +77,7 @@ def run_tap(
         env={**os.environ, **(env or {})},
         check=False,
     )
-    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"type"')]
     return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
 
 

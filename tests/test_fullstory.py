@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jsonschema
 import pytest
 
@@ -285,3 +287,38 @@ def test_job_ids_are_url_encoded_as_one_path_segment(emulator, tap):
     run = tap(config)
     assert run.returncode == 0, run.stderr
     assert [r["job_id"] for r in run.records("imported_users")] == [weird]
+
+
+def test_stream_maps_and_flattening_still_apply(fs, tap):
+    config = fullstory_data.config(
+        fs,
+        stream_maps={"user_import_errors": {"code": None, "job": "job_id"}},
+        flattening_enabled=True,
+        flattening_max_depth=1,
+    )
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    errors = run.records("user_import_errors")
+    assert len(errors) == 30
+    assert all("code" not in r and r["job"] == r["job_id"] for r in errors)
+    users = run.records("imported_users")
+    assert users and all("properties__plan" in r and "properties" not in r for r in users)
+
+
+def test_deselected_fields_are_left_out(fs, tap, tmp_path):
+    discovered = tap(fullstory_data.config(fs), extra_args=["--discover"])
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "user_import_errors" and item["breadcrumb"] == [
+                "properties",
+                "user",
+            ]:
+                item["metadata"]["selected"] = False
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    run = tap(fullstory_data.config(fs), extra_args=["--catalog", str(path)])
+    assert run.returncode == 0, run.stderr
+    errors = run.records("user_import_errors")
+    assert len(errors) == 30
+    assert all("user" not in r and "message" in r for r in errors)
