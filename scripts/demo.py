@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     database = DUCKDB_FILE.relative_to(ROOT)
     query = f"print(duckdb.connect('{database}').sql('from batchimport.job_details'))"
     print(f'\nQuery it: {PLUGIN_PYTHON.relative_to(ROOT)} -c "import duckdb; {query}"')
-    print("(more in docs/meltano.md). Run `make demo` again: it adds no result rows.")
+    print("(More queries: README, 'Querying the DuckDB tables'.)")
+    print("Run `make demo` again: it adds no result rows.")
     return 0
 
 
