@@ -2,7 +2,8 @@
 
 Build a fault with one of the factory functions (:func:`status`, :func:`reset`,
 :func:`stall`, :func:`truncated_json`, :func:`non_json`, :func:`missing_envelope`,
-:func:`expire_token`) and attach it to an endpoint name with :meth:`FaultPlan.add`::
+:func:`expire_token`, :func:`redirect`) and attach it to an endpoint name with
+:meth:`FaultPlan.add`::
 
     emulator.faults.add("druid.results", faults.status(503), on={2})
     emulator.faults.add("fullstory.errors", faults.status(429, retry_after="2"), times=1)
@@ -24,6 +25,7 @@ FaultKind = Literal[
     "non_json",
     "missing_envelope",
     "expire_token",
+    "redirect",
 ]
 
 # What a status fault may carry as its body: raw bytes, text, or JSON-serialisable data.
@@ -40,6 +42,7 @@ class Fault:
         body: Body of a ``status`` fault; None means the vendor's usual error body.
         retry_after: ``Retry-After`` header value of a ``status`` fault (seconds or HTTP-date).
         seconds: How long a ``stall`` fault sleeps before answering.
+        location: ``Location`` header of a ``redirect`` fault.
     """
 
     kind: FaultKind
@@ -47,6 +50,7 @@ class Fault:
     body: FaultBody = None
     retry_after: str | None = None
     seconds: float = 0.0
+    location: str | None = None
 
 
 def status(code: int, body: FaultBody = None, retry_after: str | float | None = None) -> Fault:
@@ -121,6 +125,19 @@ def expire_token() -> Fault:
         The fault.
     """
     return Fault("expire_token")
+
+
+def redirect(location: str, code: int = 302) -> Fault:
+    """Answer with a redirect instead of the real response (e.g. to another host).
+
+    Args:
+        location: Value of the ``Location`` header: an absolute URL or a path.
+        code: The redirect status: 301, 302, 303, 307 or 308.
+
+    Returns:
+        The fault.
+    """
+    return Fault("redirect", status=code, body=b"", location=location)
 
 
 @dataclass

@@ -432,6 +432,8 @@ def _status_outcome(pending: _Pending, fault: Fault) -> _Outcome:
     else:
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    if fault.location is not None:
+        headers["Location"] = fault.location
     return _Outcome(fault.status, data, headers=headers)
 
 
@@ -443,6 +445,7 @@ def _truncated_outcome(pending: _Pending, fault: Fault) -> _Outcome:
 
 _FAULT_OUTCOMES: dict[str, Callable[[_Pending, Fault], _Outcome]] = {
     "status": _status_outcome,
+    "redirect": _status_outcome,
     "reset": lambda _pending, _fault: _Outcome(0, reset=True),
     "stall": lambda pending, _fault: pending.run(),
     "expire_token": lambda pending, _fault: pending.run(),

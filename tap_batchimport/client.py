@@ -10,9 +10,10 @@ per-page control (202/428 "not ready", resume tokens, STATE after each page) tha
 from __future__ import annotations
 
 import logging
+import sys
 import typing as t
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import backoff
 import msgspec
@@ -21,6 +22,11 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.retry import RetryBudget, RetryPolicy, parse_retry_after
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +45,116 @@ RETRIABLE_EXCEPTIONS = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
+
+#: A 429 wait at least this long is always logged; shorter ones only the first time, so a
+#: long wait never looks like a hang and a busy run does not flood the log.
+LONG_WAIT_LOG_SECONDS = 10.0
+
+#: Form fields of a request body whose values no message may show.
+_SECRET_FIELD_HINTS = ("secret", "password", "token", "key")
+#: Shorter strings are not masked: they would mangle ordinary words.
+_MIN_MASKED_LENGTH = 4
+
+
+def origin(url: str | None) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL: what must not change for credentials to follow.
+
+    Args:
+        url: An absolute URL.
+
+    Returns:
+        ``(scheme, host, port)``, the port made explicit for http and https.
+    """
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
+class RedirectRefusedError(requests.exceptions.RequestException):
+    """A vendor redirected a request to another scheme, host or port; it was not followed."""
+
+    def __init__(self, response: requests.Response, target: str) -> None:
+        """Describe the refused redirect without its path or query (they may carry tokens).
+
+        Args:
+            response: The redirect response.
+            target: Where it pointed.
+        """
+        scheme, host, port = origin(target)
+        self.status = response.status_code
+        self.target = f"{scheme}://{host}:{port}"
+        super().__init__(
+            f"redirected to another host ({self.target}); not followed, so credentials only "
+            "ever go to the configured base URL (set it to the new host if the vendor moved)",
+            response=response,
+        )
+
+
+class SameOriginSession(requests.Session):
+    """A session that follows redirects only within the scheme, host and port they start at.
+
+    ``requests`` drops ``Authorization`` when a redirect changes host, but would still
+    resend a 307/308 request body (a token request's ``client_secret``) and apply
+    ``~/.netrc`` credentials of the new host. A vendor has no reason to send us elsewhere,
+    so such a redirect ends the run with a clear error instead.
+    """
+
+    @override
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        # Called by resolve_redirects for each hop, before the next request is sent.
+        if origin(prepared_request.url) != origin(response.url):
+            raise RedirectRefusedError(response, prepared_request.url or "")
+        super().rebuild_auth(prepared_request, response)
+
+
+def request_secrets(request: requests.PreparedRequest | None) -> list[str]:
+    """The credentials a request carried: its ``Authorization`` value and secret form fields.
+
+    Args:
+        request: The request that was sent.
+
+    Returns:
+        Strings no message about its answer may show.
+    """
+    if request is None:
+        return []
+    found: list[str] = []
+    header = request.headers.get("Authorization")
+    if header:
+        found += [header, header.partition(" ")[2].strip()]
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and "x-www-form-urlencoded" in request.headers.get("Content-Type", ""):
+        found += [
+            value
+            for name, value in parse_qsl(body)
+            if any(hint in name.lower() for hint in _SECRET_FIELD_HINTS)
+        ]
+    return found
+
+
+def mask(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret in a message by ``***``.
+
+    Args:
+        text: A message about to be logged or raised.
+        secrets: Strings that must never be shown.
+
+    Returns:
+        The message, masked.
+    """
+    # Longest first, so a header value is masked whole before the token inside it.
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if len(secret) >= _MIN_MASKED_LENGTH:
+            text = text.replace(secret, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -127,7 +243,7 @@ class VendorClient:
     error_detail: Callable[[requests.Response], str]
     headers: Mapping[str, str] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("tap-batchimport"))
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=SameOriginSession)
     _rate_limit_logged: bool = False
 
     def request(
@@ -179,12 +295,21 @@ class VendorClient:
             return retried()
         except RetriableAPIError as exc:
             status = exc.response.status_code if exc.response is not None else "malformed"
-            why = budget.stop_reason or f"gave up after {tries} tries"
+            why = budget.stop_reason or self._gave_up(tries)
             raise VendorAPIError(self.vendor, str(endpoint), status, f"{exc}; {why}") from None
+        except RedirectRefusedError as exc:
+            raise VendorAPIError(self.vendor, str(endpoint), exc.status, str(exc)) from None
         except requests.exceptions.RequestException as exc:
-            why = budget.stop_reason or f"gave up after {tries} tries"
+            why = budget.stop_reason or self._gave_up(tries)
             kind = type(exc).__name__
             raise VendorAPIError(self.vendor, str(endpoint), kind, why) from None
+
+    def _gave_up(self, tries: int) -> str:
+        return f"gave up after {tries} tries (retry_max_attempts={self.policy.max_tries})"
+
+    def _detail(self, response: requests.Response) -> str:
+        # The vendor's words, minus any credential it (or a proxy) echoed back.
+        return mask(self.error_detail(response), request_secrets(response.request))
 
     def _attempt(
         self,
@@ -204,10 +329,10 @@ class VendorClient:
         if status in passing:
             return ApiResponse(status=status, payload=None, size=len(response.content))
         if status in RETRY_STATUSES:
-            msg = f"{status} {self.error_detail(response)}"
+            msg = f"{status} {self._detail(response)}"
             raise RetriableAPIError(msg, response)
         if status >= 400 or status < 200:  # noqa: PLR2004
-            detail = self.error_detail(response)
+            detail = self._detail(response)
             raise VendorAPIError(self.vendor, str(endpoint), status, detail)
         body = response.content
         try:
@@ -231,15 +356,16 @@ class VendorClient:
         wait = details.get("wait", 0.0)
         if response is not None and response.status_code == 429:  # noqa: PLR2004
             asked = parse_retry_after(response.headers.get("Retry-After"))
-            if not self._rate_limit_logged:
-                self.logger.warning(
-                    "waiting %.0f s for %s rate limit (Retry-After: %s) on %s",
-                    wait,
-                    self.vendor,
-                    "absent" if asked is None else f"{asked:.0f} s",
-                    endpoint,
-                )
-                self._rate_limit_logged = True
+            loud = not self._rate_limit_logged or wait >= LONG_WAIT_LOG_SECONDS
+            self.logger.log(
+                logging.WARNING if loud else logging.DEBUG,
+                "waiting %.0f s for %s rate limit (Retry-After: %s) on %s",
+                wait,
+                self.vendor,
+                "absent" if asked is None else f"{asked:.0f} s",
+                endpoint,
+            )
+            self._rate_limit_logged = True
             return
         what = (
             f"HTTP {response.status_code}"

@@ -17,7 +17,7 @@ import typing as t
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers._util import utc_now
 
-from tap_batchimport.client import Endpoint
+from tap_batchimport.client import Endpoint, mask
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -25,7 +25,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
     import requests
 
@@ -36,25 +36,6 @@ if t.TYPE_CHECKING:
 EXPIRY_MARGIN_SECONDS = 60.0
 #: ...or this fraction of its lifetime, for short-lived tokens.
 EXPIRY_MARGIN_FRACTION = 0.1
-
-#: Shorter strings are not masked: they would mangle ordinary words.
-_MIN_MASKED_LENGTH = 4
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Mask secrets an error body might echo (a proxy's might).
-
-    Args:
-        text: A message about to be shown.
-        secrets: Strings that must never be shown.
-
-    Returns:
-        The message with each secret replaced by ``***``.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_MASKED_LENGTH:
-            text = text.replace(secret, "***")
-    return text
 
 
 class ClientCredentialsAuthenticator(OAuthAuthenticator):
@@ -116,7 +97,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         Returns:
             The same reader, with the client secret and current token masked.
         """
-        return lambda response: redact(error_detail(response), self.secrets())
+        return lambda response: mask(error_detail(response), self.secrets())
 
     @property
     @override

@@ -100,21 +100,30 @@ class RetryPolicy:
                 if response is not None
                 else None
             )
-            backoff_wait = min(MAX_BACKOFF_SECONDS, self.base_seconds * 2**attempt)
-            # Full jitter spreads clients out; the floor of half keeps waits growing.
-            wait = backoff_wait / 2 + self.rng.uniform(0, backoff_wait / 2)
+            left = self.max_wait_seconds - budget.waited
             if retry_after is not None:
+                if retry_after > left:
+                    # Waiting less than asked only earns another 429; waiting longer than
+                    # the budget would hang the run: fail now and say why.
+                    budget.stop_reason = (
+                        f"the server asked to wait {retry_after:.0f} s (Retry-After), more "
+                        f"than the {max(left, 0):.0f} s left of retry_max_wait_seconds="
+                        f"{self.max_wait_seconds:.0f}; raise that setting to wait so long"
+                    )
+                    return
                 # Never earlier than asked: jitter only ever adds to Retry-After.
-                wait = retry_after + self.rng.uniform(0, min(1.0, retry_after / 10 + 0.1))
-            if budget.waited + wait > self.max_wait_seconds:
-                budget.stop_reason = (
-                    f"the server asked to wait {retry_after:.0f} s (Retry-After), beyond the "
-                    f"retry budget of {self.max_wait_seconds:.0f} s (retry_max_wait_seconds)"
-                    if retry_after is not None and retry_after > self.max_wait_seconds
-                    else f"gave up after {budget.waited:.0f} s of retrying "
-                    f"(retry_max_wait_seconds={self.max_wait_seconds:.0f})"
-                )
-                return
+                jitter = self.rng.uniform(0, min(1.0, retry_after / 10 + 0.1))
+                wait = min(retry_after + jitter, left)
+            else:
+                backoff_wait = min(MAX_BACKOFF_SECONDS, self.base_seconds * 2**attempt)
+                # Full jitter spreads clients out; the floor of half keeps waits growing.
+                wait = backoff_wait / 2 + self.rng.uniform(0, backoff_wait / 2)
+                if wait > left:
+                    budget.stop_reason = (
+                        f"gave up after waiting {budget.waited:.0f} s between tries "
+                        f"(retry_max_wait_seconds={self.max_wait_seconds:.0f})"
+                    )
+                    return
             budget.waited += wait
             budget.retry_after = retry_after
             attempt += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import typing as t
 from urllib.parse import urlsplit
 
@@ -13,6 +14,11 @@ if t.TYPE_CHECKING:
 
 #: Longest job id accepted; real ids are 32-40 characters.
 MAX_JOB_ID_LENGTH = 256
+
+#: Upper bounds of the timing settings: larger values overflow the platform's timers
+#: (``socket.settimeout``, ``time.sleep``) and would only ever mean "hang".
+MAX_REQUEST_TIMEOUT_SECONDS = 3600
+MAX_RETRY_WAIT_SECONDS = 86400
 
 COMMON_SETTINGS = th.PropertiesList(
     th.Property(
@@ -28,7 +34,7 @@ COMMON_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "request_timeout_seconds",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUEST_TIMEOUT_SECONDS),
         default=60,
         title="Request timeout (seconds)",
         description="Connect and read timeout of each HTTP request; a timeout is retried.",
@@ -47,7 +53,7 @@ COMMON_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "retry_max_wait_seconds",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_RETRY_WAIT_SECONDS),
         default=300,
         title="Retry: total wait per request (seconds)",
         description=(
@@ -58,6 +64,29 @@ COMMON_SETTINGS = th.PropertiesList(
         examples=[300, 1800],
     ),
 )
+
+
+#: Defaults of the common settings, for :func:`common_setting`.
+_COMMON_DEFAULTS: dict[str, t.Any] = {
+    name: schema.get("default") for name, schema in COMMON_SETTINGS.to_dict()["properties"].items()
+}
+
+
+def common_setting(config: Mapping[str, t.Any], key: str) -> t.Any:  # noqa: ANN401
+    """A common setting's value, where absent and ``null`` both mean its default.
+
+    JSON configs (and Meltano) may carry ``"request_timeout_seconds": null``; the schema
+    allows null for every optional setting, so null must not reach ``float()``.
+
+    Args:
+        config: Tap config.
+        key: A key of ``COMMON_SETTINGS``.
+
+    Returns:
+        The configured value, or the setting's default.
+    """
+    value = config.get(key)
+    return _COMMON_DEFAULTS[key] if value is None else value
 
 
 def is_loopback(host: str) -> bool:
@@ -89,13 +118,16 @@ def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401, PLR09
     """
     if not isinstance(value, str) or not value.strip():
         return f"{key} must be a URL such as https://api.example.com"
+    # A URL is quoted in messages, minus any user:password it wrongly carries.
+    shown = re.sub(r"//[^/@]*@", "//***@", value)
     try:
         parts = urlsplit(value.strip())
         host = parts.hostname or ""
-    except ValueError:
-        return f"{key} is not a valid URL: {value!r}"
+        _ = parts.port  # raises for a port that is not a number in 0-65535
+    except ValueError as exc:
+        return f"{key} is not a valid URL ({exc}): {shown!r}"
     if parts.scheme not in {"http", "https"} or not host:
-        return f"{key} must be an http(s) URL with a host, got {value!r}"
+        return f"{key} must be an http(s) URL with a host, got {shown!r}"
     if parts.username or parts.password:
         return f"{key} must not embed credentials; use the credential settings"
     if parts.query or parts.fragment:

@@ -17,7 +17,7 @@ from tap_batchimport.bookmarks import JobBookmarks
 from tap_batchimport.output import PageBufferedWriter
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -88,6 +88,35 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         if getattr(self, "_bookmarks", None) is None:
             self._bookmarks = self.batch_tap.state_budget.track(JobBookmarks(self.stream_state))
         return self._bookmarks
+
+    def resume_point(
+        self, job_id: str, *, valid: Callable[[dict[str, t.Any]], bool]
+    ) -> dict[str, t.Any]:
+        """Where an interrupted extraction of a job resumes, if its cursor is usable.
+
+        A state file edited by hand (or by another tool) may carry a cursor of the wrong
+        shape; resuming from it could skip rows, so such a job is read from its start.
+
+        Args:
+            job_id: The job.
+            valid: Whether a cursor has the shape this stream writes.
+
+        Returns:
+            The cursor, or an empty dict to start from the first page.
+        """
+        cursor = self.bookmarks.cursor(job_id)
+        if cursor is None:
+            return {}
+        if valid(cursor):
+            return cursor
+        self.logger.warning(
+            "%s: the saved resume point of job %s is not one this tap writes (%s); "
+            "re-reading the job from its start",
+            self.name,
+            job_id,
+            sorted(cursor),
+        )
+        return {}
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import io
+import json
 import sys
 import typing as t
 
@@ -12,10 +15,11 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_batchimport import druid, fullstory, sailpoint
 from tap_batchimport.bookmarks import StateBudget
+from tap_batchimport.client import mask
 from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.interrupt import SignalSafeWriter, handle_termination, write_final_state
 from tap_batchimport.job_details import JobDetailsStream
 from tap_batchimport.jobs import Deadline, JobTracker
-from tap_batchimport.output import PageBufferedWriter
 from tap_batchimport.settings import COMMON_SETTINGS
 
 if sys.version_info >= (3, 12):
@@ -24,6 +28,8 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
@@ -52,7 +58,8 @@ class TapBatchImport(Tap):
     name = "tap-batchimport"
     package_name = "tap-batchimport"
 
-    message_writer_class = PageBufferedWriter
+    #: Page-buffered output that a SIGTERM cannot cut mid-line (see interrupt.py).
+    message_writer_class = SignalSafeWriter
 
     #: No BATCH or ACTIVATE_VERSION: state is per job and per page, see bookmarks.py.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
@@ -68,6 +75,19 @@ class TapBatchImport(Tap):
     config_jsonschema = _settings(
         *(package.SETTINGS for package in VENDOR_PACKAGES.values()), COMMON_SETTINGS
     )
+
+    #: The tap the CLI runs, so that a fatal error can still end with a final STATE.
+    _running: t.ClassVar[TapBatchImport | None] = None
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Create the tap (arguments as for ``singer_sdk.Tap``).
+
+        Args:
+            *args: Positional arguments of ``Tap``.
+            **kwargs: Keyword arguments of ``Tap``.
+        """
+        super().__init__(*args, **kwargs)
+        TapBatchImport._running = self
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -133,11 +153,60 @@ class TapBatchImport(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The JSON schema cannot express "all of a vendor's credentials or none" or the
         # https/loopback rule, so those are checked here, before any request.
-        errors = super()._validate_config(raise_errors=raise_errors)
+        self._warn_unknown_settings()  # first: a typo often explains the errors below
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            # JSON-schema messages quote the value: a secret of the wrong type must not show.
+            masked = self._mask_secrets(exc.errors)
+            raise ConfigValidationError(str(exc), errors=masked, schema=exc.schema) from None
         errors += [e for vendor in VENDOR_TYPES.values() for e in vendor.config_errors(self.config)]
+        errors = self._mask_secrets(errors)
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         return errors
+
+    def _mask_secrets(self, messages: list[str]) -> list[str]:
+        properties = self.config_jsonschema.get("properties", {})
+        secrets = [
+            str(value)
+            for key, value in self.config.items()
+            if value is not None and properties.get(key, {}).get("secret")
+        ]
+        return [mask(message, secrets) for message in messages]
+
+    def _warn_unknown_settings(self) -> None:
+        # The SDK ignores keys it does not know, so a typo (`fullstory_api_kye`) would
+        # silently disable a vendor. Only names are logged, never values.
+        schema = dict(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        known = set(schema.get("properties", {}))
+        for key in sorted(set(self.config) - known):
+            close = difflib.get_close_matches(key, known, n=1)
+            self.logger.warning(
+                "Unknown setting %r is ignored%s",
+                key,
+                f" (did you mean {close[0]!r}?)" if close else "",
+            )
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        handle_termination(self, signum)
+
+    @classmethod
+    @override
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        # An unreadable config file is one line, not a traceback.
+        try:
+            return super().cb_config(ctx, param, value)
+        except FileNotFoundError as exc:
+            reason = str(exc)
+        except ValueError as exc:
+            reason = f"a config file is not valid JSON ({exc})"
+        except TypeError:
+            reason = "a config file must hold one JSON object"
+        cls.logger.error("Cannot read --config: %s", reason)
+        return ctx.exit(1)
 
     @classmethod
     @override
@@ -156,12 +225,45 @@ class TapBatchImport(Tap):
     @classmethod
     @override
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        # A vendor refusing us is reported as one line, not a traceback.
+        # A vendor refusing us, or an unreadable state file, is one line, not a traceback.
+        state = kwargs.get("state")
+        if state is not None:
+            text = state.read()
+            if problem := state_file_problem(text):
+                cls.logger.error("Cannot use --state: %s", problem)
+                sys.exit(1)
+            kwargs["state"] = io.StringIO(text if text.strip() else "{}")
         try:
             super().invoke(*args, **kwargs)
         except VendorAPIError as exc:
+            if cls._running is not None:
+                # Records already written stay bookmarked: the next run does not redo them.
+                write_final_state(cls._running)
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)
+
+
+def state_file_problem(text: str) -> str | None:
+    """Check the shape of a state file before the SDK reads it.
+
+    Args:
+        text: The file's content.
+
+    Returns:
+        What is wrong with it, or None when it is usable.
+    """
+    if not text.strip():
+        return None  # an empty file is an empty state, as for a first run
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
+    if not isinstance(state, dict):
+        return "the state must be a JSON object"
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict) or not all(isinstance(b, dict) for b in bookmarks.values()):
+        return "'bookmarks' must map stream names to objects"
+    return None
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ import typing as t
 
 from tap_batchimport.client import VendorClient
 from tap_batchimport.retry import RetryPolicy
-from tap_batchimport.settings import base_url_error, is_set, job_id_errors, unique
+from tap_batchimport.settings import (
+    base_url_error,
+    common_setting,
+    is_set,
+    job_id_errors,
+    unique,
+)
 
 if t.TYPE_CHECKING:
     import logging
@@ -119,10 +125,10 @@ class Vendor(abc.ABC):
             base_url=base_url.strip(),
             auth=auth,
             policy=RetryPolicy(
-                max_tries=int(self.config.get("retry_max_attempts", 8)),
-                max_wait_seconds=float(self.config.get("retry_max_wait_seconds", 300)),
+                max_tries=int(common_setting(self.config, "retry_max_attempts")),
+                max_wait_seconds=float(common_setting(self.config, "retry_max_wait_seconds")),
             ),
-            timeout=float(self.config.get("request_timeout_seconds", 60)),
+            timeout=float(common_setting(self.config, "request_timeout_seconds")),
             error_detail=error_detail,
             headers=headers or {},
             logger=self.logger,

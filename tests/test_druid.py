@@ -391,3 +391,17 @@ def test_settings_from_environment_variables(druid, tap):
     assert len(emitted(run)) == 23
     assert druid.count(RESULTS_ENDPOINT) == 1
     assert_no_secrets(druid, run)
+
+
+@pytest.mark.parametrize("bad_cursor", [{"last": 5}, {"last": ""}, {"cursor": "x"}])
+def test_an_unusable_saved_cursor_rereads_the_bulk(druid, tap, bad_cursor):
+    first = tap(config(druid))
+    state = first.final_state
+    bulk_id, *_ = state["bookmarks"]["bulk_results"]["done"]
+    state["bookmarks"]["bulk_results"]["done"].remove(bulk_id)
+    state["bookmarks"]["bulk_results"]["progress"][bulk_id] = bad_cursor
+    second = tap(config(druid), state)
+    assert second.returncode == 0, second.stderr
+    reread = [k for k in emitted(second) if k[0] == bulk_id]
+    assert sorted(reread) == sorted(k for k in expected(druid) if k[0] == bulk_id)
+    assert "re-reading the job from its start" in second.stderr

@@ -322,3 +322,17 @@ def test_deselected_fields_are_left_out(fs, tap, tmp_path):
     errors = run.records("user_import_errors")
     assert len(errors) == 30
     assert all("user" not in r and "message" in r for r in errors)
+
+
+@pytest.mark.parametrize(
+    "bad_cursor", [{"page_token": "T", "row": "x"}, {"page_token": 7, "row": 1}, {"row": -1}]
+)
+def test_an_unusable_saved_cursor_rereads_the_job(fs, tap, bad_cursor):
+    state = {
+        "bookmarks": {"imported_users": {"done": ["U-PART"], "progress": {"U-DONE": bad_cursor}}}
+    }
+    run = tap(fullstory_data.config(fs), state)
+    assert run.returncode == 0, run.stderr
+    rows = emitted_rows(run, "imported_users")
+    assert set(rows) == {k for k in expected_rows(fs, "imported_users") if k[0] == "U-DONE"}
+    assert "re-reading the job from its start" in run.stderr

@@ -48,7 +48,9 @@ class BulkResultsStream(JobResultsStream):
     def extract_job(self, status: JobStatus) -> Iterator[dict[str, t.Any]]:
         bulk_id = status.ref.job_id
         vendor = t.cast("DruidVendor", self.vendor)
-        cursor = self.bookmarks.cursor(bulk_id) or {}
+        cursor = self.resume_point(
+            bulk_id, valid=lambda c: isinstance(c.get("last"), str) and bool(c["last"])
+        )
         paginator = LastIdPaginator(cursor.get("last") or None)
         params = self.page_params()
         while not paginator.finished:

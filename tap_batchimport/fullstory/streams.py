@@ -49,7 +49,12 @@ class FullstoryResultsStream(JobResultsStream):
     def extract_job(self, status: JobStatus) -> Iterator[dict[str, t.Any]]:
         job_id = status.ref.job_id
         vendor = t.cast("FullstoryVendor", self.vendor)
-        resume_at = self.bookmarks.cursor(job_id) or {}
+        resume_at = self.resume_point(
+            job_id,
+            valid=lambda c: (
+                isinstance(c.get("page_token"), str) and type(c.get("row")) is int and c["row"] >= 0
+            ),
+        )
         row = int(resume_at.get("row", 0))
         skip = 0
         resumed = resume_at.get("page_token")  # only this token may have expired
