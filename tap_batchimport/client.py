@@ -384,12 +384,17 @@ class VendorClient:
         )
 
 
-def json_error_detail(response: requests.Response, keys: Iterable[str] = ("message",)) -> str:
+def json_error_detail(
+    response: requests.Response,
+    keys: Iterable[str] = ("message",),
+    nested: tuple[str, str] | None = None,
+) -> str:
     """Pull a vendor's message out of an error body, falling back to the reason phrase.
 
     Args:
         response: The error response.
         keys: Top-level keys to try, in order.
+        nested: An ``(object, key)`` pair read last, e.g. DruID's ``result.message``.
 
     Returns:
         A short single-line message (at most 300 characters).
@@ -401,5 +406,8 @@ def json_error_detail(response: requests.Response, keys: Iterable[str] = ("messa
     parts: list[str] = []
     if isinstance(body, dict):
         parts = [str(body[k]) for k in keys if isinstance(body.get(k), (str, int))]
+        inner = body.get(nested[0]) if nested else None
+        if nested and isinstance(inner, dict) and isinstance(inner.get(nested[1]), str):
+            parts.append(inner[nested[1]])
     text = " ".join(p.strip() for p in parts if str(p).strip()) or response.reason or "no message"
     return " ".join(text.split())[:300]

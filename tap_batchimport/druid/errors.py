@@ -1,42 +1,28 @@
-"""DruID error messages: the vendor's own words, never a secret or a token."""
+"""DruID error messages: the vendor's own words."""
 
 from __future__ import annotations
 
 import typing as t
 
-import msgspec
+from tap_batchimport.client import json_error_detail
 
 if t.TYPE_CHECKING:
     import requests
 
-_decode = msgspec.json.Decoder().decode
-
-#: Longest message kept from an error body.
-MAX_DETAIL = 300
-
-#: Where DruID and its OAuth2 server put a message: the OAuth2 error fields, a plain
-#: ``message``, and the ``result`` part of the API envelope (``{result: {status, message}}``).
+#: Where DruID and its OAuth2 server put a message: the OAuth2 error fields and a plain
+#: ``message`` at the top, and the ``result`` part of the API envelope
+#: (``{result: {status, message}}``).
 _TOP_KEYS = ("error", "error_description", "message")
+_ENVELOPE_MESSAGE = ("result", "message")
 
 
 def error_detail(response: requests.Response) -> str:
-    """Pull DruID's message out of an error response.
+    """Pull DruID's message out of an error response (API or token endpoint).
 
     Args:
-        response: The error response (API or token endpoint).
+        response: The error response.
 
     Returns:
-        One line of at most ``MAX_DETAIL`` characters.
+        One line of at most 300 characters.
     """
-    try:
-        body = _decode(response.content)
-    except msgspec.DecodeError:
-        body = None
-    parts: list[str] = []
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in _TOP_KEYS if isinstance(body.get(k), (str, int))]
-        result = body.get("result")
-        if isinstance(result, dict) and isinstance(result.get("message"), str):
-            parts.append(result["message"])
-    text = " ".join(p.strip() for p in parts if p.strip()) or response.reason or "no message"
-    return " ".join(text.split())[:MAX_DETAIL]
+    return json_error_detail(response, _TOP_KEYS, nested=_ENVELOPE_MESSAGE)
