@@ -329,8 +329,8 @@ class VendorClient:
         if status in passing:
             return ApiResponse(status=status, payload=None, size=len(response.content))
         if status in RETRY_STATUSES:
-            msg = f"{status} {self._detail(response)}"
-            raise RetriableAPIError(msg, response)
+            # The status goes into the final error once, as "HTTP <status>".
+            raise RetriableAPIError(self._detail(response), response)
         if status >= 400 or status < 200:  # noqa: PLR2004
             detail = self._detail(response)
             raise VendorAPIError(self.vendor, str(endpoint), status, detail)
@@ -338,10 +338,10 @@ class VendorClient:
         try:
             payload = _decode(body)
         except msgspec.DecodeError:
-            msg = f"{status} answer is not valid JSON ({len(body)} bytes)"
+            msg = f"answer is not valid JSON ({len(body)} bytes)"
             raise MalformedResponseError(msg, response) from None
         if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
-            msg = f"{status} answer lacks its '{envelope}' envelope"
+            msg = f"answer lacks its '{envelope}' envelope"
             raise MalformedResponseError(msg, response)
         return ApiResponse(status=status, payload=payload, size=len(body))
 

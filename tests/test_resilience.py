@@ -113,15 +113,15 @@ CLASSES = [
         faults.truncated_json,
         (FS,),
         DR,
-        "HTTP 200: 200 answer is not valid JSON",
+        "HTTP 200: answer is not valid JSON",
     ),
-    FaultClass("non-json", faults.non_json, (DR,), SP, "HTTP 200: 200 answer is not valid JSON"),
+    FaultClass("non-json", faults.non_json, (DR,), SP, "HTTP 200: answer is not valid JSON"),
     FaultClass(
         "missing-envelope",
         faults.missing_envelope,
         (SP,),
         FS,
-        "HTTP 200: 200 answer lacks its 'results' envelope",
+        "HTTP 200: answer lacks its 'results' envelope",
     ),
     FaultClass(
         "expire-token",
