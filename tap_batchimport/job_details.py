@@ -63,6 +63,14 @@ class JobDetailsStream(BatchImportStream):
             description="SailPoint: the job completed but its result is no longer downloadable",
         ),
         th.Property(
+            "given_up",
+            th.BooleanType,
+            description=(
+                "The tap stopped waiting for this job: still not finished after "
+                "job_max_pending_days (see the job ledger)"
+            ),
+        ),
+        th.Property(
             "vendor_status",
             th.ObjectType(additional_properties=True),
             description="The vendor's status answer as received",

@@ -20,6 +20,9 @@ MAX_JOB_ID_LENGTH = 256
 MAX_REQUEST_TIMEOUT_SECONDS = 3600
 MAX_RETRY_WAIT_SECONDS = 86400
 
+#: Most requests a run keeps in flight at once to one vendor.
+MAX_CONCURRENT_REQUESTS = 32
+
 COMMON_SETTINGS = th.PropertiesList(
     th.Property(
         "job_wait_timeout_seconds",
@@ -27,10 +30,46 @@ COMMON_SETTINGS = th.PropertiesList(
         default=0,
         title="Job wait timeout (seconds)",
         description=(
-            "How long to poll jobs that are not finished yet before moving on (their "
-            "results are extracted by a later run). 0 = don't wait."
+            "How long a run may poll jobs that are not finished yet before moving on (one "
+            "deadline for the whole run; their results are extracted by a later run). "
+            "0 = don't wait."
         ),
         examples=[0, 600],
+    ),
+    th.Property(
+        "job_ids_file",
+        th.StringType,
+        title="Job ids file",
+        description=(
+            "Text file of new jobs, one 'source,job_id' per line (sources: fullstory_users, "
+            "fullstory_events, druid, sailpoint; '#' comments and blank lines ignored), "
+            "appended to by the importing step and read on every run. A missing file means "
+            "no new jobs."
+        ),
+        examples=["/var/lib/imports/job_ids.txt"],
+    ),
+    th.Property(
+        "job_max_pending_days",
+        th.IntegerType(minimum=1),
+        default=7,
+        title="Job max pending days",
+        description=(
+            "A job still not finished this many days after its vendor 'created' time (or "
+            "after the tap first saw it) is given up: one last job_details record with "
+            "given_up=true, a warning, and it is no longer checked."
+        ),
+        examples=[7, 30],
+    ),
+    th.Property(
+        "max_concurrent_requests",
+        th.IntegerType(minimum=1, maximum=MAX_CONCURRENT_REQUESTS),
+        default=8,
+        title="Max concurrent requests",
+        description=(
+            "Requests in flight at once per vendor (statuses and result pages of different "
+            "jobs). 1 = one at a time."
+        ),
+        examples=[8, 1],
     ),
     th.Property(
         "request_timeout_seconds",
