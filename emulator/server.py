@@ -642,6 +642,13 @@ class VendorEmulator:
         with VendorEmulator(demo_dataset()) as emulator:
             requests.get(emulator.fullstory_url + "/v2/users/batch/x", ...)
             emulator.count("fullstory.status")
+
+        # A network's round trip, SailPoint's documented rate limit, and who ignored it:
+        with VendorEmulator(
+            dataset, latency_seconds=0.05, sailpoint_rate_limit=SAILPOINT_RATE_LIMIT
+        ) as emulator:
+            ...
+            emulator.retry_after_violations
     """
 
     def __init__(  # noqa: PLR0913 - every option but the dataset is keyword-only
