@@ -4,8 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Meltano (make demo, tests/test_meltano_e2e.py): its own venv and the plugins' venvs live
-# under .meltano/; the stamps make a re-run cost nothing when nothing changed.
+# Meltano (make demo, tests/test_meltano_e2e.py, tests/test_postgres_e2e.py): its own venv
+# and the plugins' venvs live under .meltano/; the stamps make a re-run cost nothing when
+# nothing changed. The shards (tap-batchimport--<vendor>) share tap-batchimport's venv.
 MELTANO_VENV  := .meltano/cli
 MELTANO       := $(MELTANO_VENV)/bin/meltano
 MELTANO_STAMP := .meltano/.plugins-installed
@@ -39,10 +40,10 @@ $(MELTANO_VENV)/.installed: scripts/requirements-meltano.txt
 	touch $@
 
 $(MELTANO_STAMP): $(MELTANO_VENV)/.installed meltano.yml pyproject.toml
-	$(MELTANO) install tap-batchimport target-duckdb
+	$(MELTANO) install tap-batchimport target-duckdb target-postgres
 	touch $@
 
-## meltano: install Meltano and the plugins `make demo` and the end-to-end test use
+## meltano: install Meltano and the plugins `make demo` and the end-to-end tests use
 meltano: $(MELTANO_STAMP)
 
 ## demo: run Meltano (tap-batchimport -> target-duckdb) against the local vendor emulator
