@@ -18,7 +18,8 @@ from urllib.parse import quote
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_batchimport.tap import TapBatchImport, state_file_problem
+from tap_batchimport.state_file import state_file_problem
+from tap_batchimport.tap import TapBatchImport
 from tests import mixed_data
 
 if t.TYPE_CHECKING:
