@@ -244,7 +244,12 @@ class JobLedger:
             moved += 1
         for job_id, cursor in progress.items() if isinstance(progress, dict) else ():
             ref = JobRef(source, str(job_id))
-            if isinstance(cursor, dict) and not self.is_done(self.entry(ref), stream):
+            entry = self.entry(ref)
+            if (
+                isinstance(cursor, dict)
+                and not self.is_done(entry, stream)
+                and self.cursor(ref, stream) is None  # the ledger's own cursor is newer
+            ):
                 self.save_cursor(ref, stream, cursor)
                 moved += 1
         return moved

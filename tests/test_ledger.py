@@ -302,6 +302,8 @@ def test_migrate_into_a_ledger_that_already_remembers_the_job():
     ledger = JobLedger(bookmark)
     old = {"done": [], "progress": {"job-c": {"page_token": "OLD", "row": 300}}}
     ledger.migrate(old, IMPORTED, USERS)
+    # The ledger's own cursor is newer than the old release's; "seen" stays as it was.
+    assert ledger.cursor(C, IMPORTED) == {"page_token": "NEW", "row": 400}
     assert ledger.entry(C)["seen"] == NOW
     assert ledger.size_estimate == size(1, 1)
     assert_consistent(ledger, bookmark)
