@@ -1,7 +1,9 @@
-"""Command line: ``python -m emulator serve --scenario demo|bench-fullstory|bench-druid``.
+"""Command line: ``python -m emulator serve --scenario demo|bench-fullstory|bench-druid|…``.
 
 Starts the emulator, prints its base URL, optionally writes the URL and the matching tap
-config to files, and serves until SIGTERM or SIGINT (then exits 0).
+config to files, and serves until SIGTERM or SIGINT (then exits 0). ``--latency-ms 50``
+delays every answer by 50 ms; ``--sailpoint-rate-limit`` enforces SailPoint's 100 requests
+per 10 s per client id (or another budget: ``--sailpoint-rate-limit 20/2``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emulator.limits import SAILPOINT_RATE_LIMIT, RateLimit
 from emulator.scenarios import (
     bench_druid_dataset,
     bench_fullstory_dataset,
+    bench_sailpoint_dataset,
     demo_dataset,
     demo_tap_config,
     tap_config,
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
     from emulator.server import Dataset
 
-SCENARIOS = ("demo", "bench-fullstory", "bench-druid")
+SCENARIOS = ("demo", "bench-fullstory", "bench-druid", "bench-sailpoint")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve a scenario until SIGTERM/SIGINT")
     serve.add_argument("--scenario", choices=SCENARIOS, default="demo")
     serve.add_argument("--rows", type=int, default=1_000_000, help="rows of a bench scenario")
-    serve.add_argument("--jobs", type=int, default=1, help="jobs of bench-fullstory")
+    serve.add_argument(
+        "--jobs", type=int, default=1, help="jobs of bench-fullstory and bench-sailpoint"
+    )
     serve.add_argument("--page-size", type=int, default=1000, help="page size of bench-fullstory")
     serve.add_argument(
         "--endpoint",
@@ -50,7 +56,38 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--url-file", type=Path, help="write the base URL here once serving")
     serve.add_argument("--config-file", type=Path, help="write the matching tap config here")
     serve.add_argument("--prewarm", action="store_true", help="render every page before serving")
+    serve.add_argument(
+        "--latency-ms",
+        type=_milliseconds,
+        default=0.0,
+        help="delay every answer by this many milliseconds (concurrent requests in parallel)",
+    )
+    serve.add_argument(
+        "--sailpoint-rate-limit",
+        nargs="?",
+        type=_rate_limit,
+        const=SAILPOINT_RATE_LIMIT,
+        default=None,
+        metavar="N/SECONDS",
+        help="answer 429 with Retry-After past N SailPoint requests per SECONDS per client id "
+        "(default when given without a value: 100/10, SailPoint's documented limit)",
+    )
     return parser
+
+
+def _milliseconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        msg = "must be a number >= 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _rate_limit(text: str) -> RateLimit:
+    try:
+        return RateLimit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
@@ -60,6 +97,8 @@ def _dataset(args: argparse.Namespace) -> Dataset:
         )
     if args.scenario == "bench-druid":
         return bench_druid_dataset(args.rows)
+    if args.scenario == "bench-sailpoint":
+        return bench_sailpoint_dataset(args.jobs)
     return demo_dataset()
 
 
@@ -87,7 +126,13 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with VendorEmulator(_dataset(args), host=args.host, port=args.port) as emulator:
+    with VendorEmulator(
+        _dataset(args),
+        host=args.host,
+        port=args.port,
+        latency_seconds=args.latency_ms / 1000,
+        sailpoint_rate_limit=args.sailpoint_rate_limit,
+    ) as emulator:
         if args.prewarm:
             emulator.prewarm()
         if args.config_file is not None:

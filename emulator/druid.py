@@ -104,6 +104,7 @@ class DruidApp:
         self._cache = cache
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
+        self._clients: dict[str, str] = {}  # access token -> client id, kept after expiry
         self._status_polls: dict[str, int] = {}
         # Sorted (and failed-only) row views, keyed by bulk id, list identity and filter.
         self._views: dict[tuple[str, int, bool], Sequence[dict[str, Any]]] = {}
@@ -178,6 +179,22 @@ class DruidApp:
         """Invalidate every access token issued so far."""
         self._tokens.clear()
 
+    def client_id(self, call: Call) -> str:
+        """Name the client of a request.
+
+        Args:
+            call: The request.
+
+        Returns:
+            The form's ``client_id`` of a token request, else the client the bearer token
+            was issued to (``""`` when neither is known).
+        """
+        form = call.form()
+        if form is not None and form.get("client_id"):
+            return form["client_id"]
+        token = call.bearer()
+        return self._clients.get(token, "") if token is not None else ""
+
     def reset_polls(self) -> None:
         """Forget how often each bulk was polled, so ``processing_polls`` apply afresh."""
         with self._lock:
@@ -210,6 +227,7 @@ class DruidApp:
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + dataset.druid_token_ttl
         self._tokens[token] = expires_at
+        self._clients[token] = dataset.druid_client_id
         return HTTPStatus.OK, _dumps(
             {
                 "access_token": token,

@@ -10,6 +10,7 @@ Routes, below the ``/fullstory`` prefix::
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import threading
@@ -178,6 +179,21 @@ class FullstoryApp:
 
     def expire_tokens(self) -> None:
         """Do nothing: Fullstory uses a static API key, not access tokens."""
+
+    def client_id(self, call: Call) -> str:
+        """Name the client of a request: Fullstory has no client ids, so its API key.
+
+        Args:
+            call: The request.
+
+        Returns:
+            ``key-`` and 12 hex digits of the key's SHA-256 (never the key itself), or
+            ``""`` without an ``Authorization`` header.
+        """
+        header = call.header("authorization")
+        if not header:
+            return ""
+        return "key-" + hashlib.sha256(header.encode()).hexdigest()[:12]
 
     def expire_page_tokens(self, job_id: str | None = None) -> None:
         """Invalidate the page tokens issued so far; later pages get new tokens.

@@ -1,30 +1,62 @@
-"""Ready-made datasets: a small realistic demo and large benchmark datasets.
+"""The demo dataset: small, realistic, and the same every time; and tap configs for it.
 
-Everything is deterministic: the demo uses a seeded random generator and the benchmark
-rows are computed from their index, lazily, so a million rows cost no memory until served.
+The demo's rows come from a seeded random generator over the shared vocabulary of
+:mod:`emulator.rows`. The benchmark datasets live in :mod:`emulator.bench`; their names are
+re-exported here, where they used to be.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
+from emulator.bench import (
+    BENCH_DRUID_ROWS,
+    BENCH_USER_ERRORS,
+    BENCH_USERS,
+    bench_druid_dataset,
+    bench_fullstory_dataset,
+    bench_sailpoint_dataset,
+)
 from emulator.druid import DruidBulk
 from emulator.fullstory import FullstoryJob
+from emulator.rows import (
+    BASE_EPOCH,
+    CITIES,
+    DRUID_ERRORS,
+    PEOPLE,
+    PLANS,
+    TAGS,
+    GeneratedRows,
+    Row,
+    RowShape,
+    rfc3339,
+    uuid7,
+)
 from emulator.sailpoint import SailpointJob
 from emulator.server import Dataset
 
 if TYPE_CHECKING:
     from emulator.server import VendorEmulator
 
-Row = dict[str, Any]
+__all__ = [
+    "BENCH_DRUID_ROWS",
+    "BENCH_USERS",
+    "BENCH_USER_ERRORS",
+    "DEMO_CONFIG_IDS",
+    "GeneratedRows",
+    "RowShape",
+    "bench_druid_dataset",
+    "bench_fullstory_dataset",
+    "bench_sailpoint_dataset",
+    "demo_dataset",
+    "demo_tap_config",
+    "rfc3339",
+    "tap_config",
+    "uuid7",
+]
 
 DEMO_SEED = 20240501
-_BASE_EPOCH = 1714550400  # 2024-05-01T08:00:00Z
 
 # Demo job ids, by vendor and by what each job shows off.
 USERS_COMPLETED = "fs-users-7Qd2xk"
@@ -63,34 +95,6 @@ DEMO_CONFIG_IDS: dict[str, list[str]] = {
     ],
 }
 
-# (display name, ASCII slug for the e-mail address)
-_PEOPLE = (
-    ("Zoë Ñúñez", "zoe.nunez"),
-    ("Søren Kierkegaard", "soren.k"),
-    ("李小龙", "li.xiaolong"),
-    ("Émilie Dupont", "emilie.dupont"),
-    ("Björk Guðmundsdóttir", "bjork.g"),
-    ("Ana María Pérez", "ana.perez"),
-    ("Jürgen Weiß", "juergen.weiss"),
-    ("Olúwaseun Adébáyọ̀", "oluwaseun.a"),
-    ("Siobhán Ó Briain", "siobhan.obriain"),
-    ("Nguyễn Văn An", "nguyen.van.an"),
-    ("Chloé Lefèvre", "chloe.lefevre"),
-    ("Ahmed Al-Farsi", "ahmed.alfarsi"),
-    ("Ólafur Arnalds", "olafur.a"),
-    ("Grace O'Malley", "grace.omalley"),
-    ('Bob "Bobby" Tables', "bobby.tables"),
-)
-_CITIES = (
-    ("ES", "ES-M", "Madrid", 40.4168, -3.7038),
-    ("DE", "DE-BE", "Berlin", 52.52, 13.405),
-    ("US", "US-CA", "San Francisco", 37.7749, -122.4194),
-    ("JP", "JP-13", "東京", 35.6762, 139.6503),
-    ("BR", "BR-SP", "São Paulo", -23.5505, -46.6333),
-    ("IS", "IS-1", "Reykjavík", 64.1466, -21.9426),
-)
-_PLANS = ("free", "starter", "pro", "enterprise")
-_TAGS = ("vip", "beta", "churn-risk", "emea", "self-serve", "partner")
 _EVENT_NAMES = (
     "Support Ticket",
     "Order Completed",
@@ -103,203 +107,19 @@ _USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Gecko/20100101 Firefox/125.0",
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
 )
-_DRUID_ERRORS = (
-    "User not found",
-    "Invalid value for field 'birthDate': expected yyyy-MM-dd",
-    "Duplicated user in bulk request",
-    "Field 'email' must be unique: zoë@example.com already exists",
-    "Usuario bloqueado: demasiados intentos de acceso",
-)
-
-
-class GeneratedRows(Sequence[Row]):
-    """Rows computed from their index on demand, so large datasets cost no memory.
-
-    The vendor modules serialise a page of these through :meth:`json_slice`, which uses the
-    ``render`` function when given (see :class:`RowShape`) instead of ``json.dumps``.
-    Rows rendered this way must not carry a ``schema`` key (it would not be stripped).
-    """
-
-    def __init__(
-        self,
-        count: int,
-        make: Callable[[int], Row],
-        start: int = 0,
-        *,
-        render: Callable[[int], str] | None = None,
-    ) -> None:
-        """Describe ``count`` rows ``make(start)``, ``make(start + 1)``, ….
-
-        Args:
-            count: Number of rows.
-            make: Builds the row with a given global index; must be deterministic.
-            start: Global index of the first row.
-            render: Returns the JSON text of ``make(index)``; None serialises ``make``.
-        """
-        self._count = count
-        self._make = make
-        self._start = start
-        self._render = render
-
-    def __len__(self) -> int:
-        """Return the number of rows."""
-        return self._count
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Row]: ...
-
-    def __getitem__(self, index: int | slice) -> Row | list[Row]:
-        """Build one row, or a list of rows for a slice."""
-        if isinstance(index, slice):
-            return [self._make(self._start + i) for i in range(*index.indices(self._count))]
-        if index < 0:
-            index += self._count
-        if not 0 <= index < self._count:
-            msg = "row index out of range"
-            raise IndexError(msg)
-        return self._make(self._start + index)
-
-    def json_slice(self, start: int, stop: int) -> str:
-        """Return the rows ``[start:stop]`` as JSON array items, without the brackets.
-
-        Args:
-            start: First row (relative to this sequence).
-            stop: End of the slice (clamped to the length).
-
-        Returns:
-            E.g. ``{"a":1},{"a":2}``.
-        """
-        indices = range(self._start + start, self._start + min(stop, self._count))
-        if self._render is not None:
-            return ",".join(map(self._render, indices))
-        return ",".join(
-            json.dumps(self._make(i), separators=(",", ":"), ensure_ascii=False) for i in indices
-        )
-
-
-class RowShape:
-    """Rows that differ by index only in a few plain ASCII fields, rendered from templates.
-
-    Row ``index`` is ``build(variant, fields(index))``, where the variant (one of
-    ``variants``, picked by hashing the index) fixes everything but the fields. Its JSON is
-    the variant's template (serialised once, with placeholders) with the fields filled in:
-    many times faster than building and serialising a dict. Fields must need no JSON
-    escaping (no quotes, backslashes or control characters).
-    """
-
-    def __init__(
-        self,
-        build: Callable[[int, Sequence[str]], Row],
-        fields: Callable[[int], Sequence[str]],
-        variants: int = 4096,
-    ) -> None:
-        """Describe the rows.
-
-        Args:
-            build: Builds a row from a variant number and the index's fields.
-            fields: Computes an index's fields.
-            variants: Number of variants.
-        """
-        self._build = build
-        self._fields = fields
-        self._variants = variants
-        self._templates: dict[int, tuple[str, list[tuple[int, str]]]] = {}
-
-    def row(self, index: int) -> Row:
-        """Build row ``index``.
-
-        Args:
-            index: Global row index.
-
-        Returns:
-            The row.
-        """
-        return self._build(_mix(index) % self._variants, self._fields(index))
-
-    def json(self, index: int) -> str:
-        """Render row ``index`` as JSON, exactly as ``json.dumps(self.row(index))`` would.
-
-        Args:
-            index: Global row index.
-
-        Returns:
-            The JSON text.
-        """
-        variant = _mix(index) % self._variants
-        template = self._templates.get(variant)
-        if template is None:
-            template = self._templates[variant] = self._template(variant)
-        head, pieces = template
-        fields = self._fields(index)
-        return head + "".join([fields[slot] + text for slot, text in pieces])
-
-    def _template(self, variant: int) -> tuple[str, list[tuple[int, str]]]:
-        placeholders = [f"\ue000{slot}\ue001" for slot in range(len(self._fields(0)))]
-        text = json.dumps(
-            self._build(variant, placeholders), separators=(",", ":"), ensure_ascii=False
-        )
-        parts = re.split("\ue000(\\d+)\ue001", text)
-        pieces = [(int(parts[i]), parts[i + 1]) for i in range(1, len(parts), 2)]
-        return parts[0], pieces
-
-
-# Small formatting helpers.
-
-
-def rfc3339(epoch: float, digits: int = 3) -> str:
-    """Format a UTC time as RFC 3339 with 0-3 fractional digits and a ``Z``.
-
-    Args:
-        epoch: Seconds since the epoch.
-        digits: Fractional digits, 0 to 3.
-
-    Returns:
-        E.g. ``2024-05-01T08:00:00.12Z``.
-    """
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
-    if digits > 0:
-        millis = int(round(epoch % 1, 3) * 1000) % 1000
-        text += "." + f"{millis:03d}"[:digits]
-    return text + "Z"
-
-
-def uuid7(millis: int, counter: int, tail: int) -> str:
-    """Build a UUIDv7 string; ids sort (as strings) by ``millis``, then ``counter``.
-
-    Args:
-        millis: Unix time in milliseconds (48 bits).
-        counter: 12-bit sequence within the millisecond.
-        tail: 62 random-looking bits.
-
-    Returns:
-        The UUID in its canonical lower-case form.
-    """
-    value = (millis & (1 << 48) - 1) << 80 | 7 << 76 | (counter & 0xFFF) << 64
-    value |= 2 << 62 | tail & (1 << 62) - 1
-    digits = f"{value:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-def _mix(index: int) -> int:
-    # Cheap deterministic scrambling of an index (Knuth's multiplicative hash).
-    return (index * 2654435761 + 0x9E3779B9) & 0xFFFFFFFF
-
 
 # Fullstory demo rows.
 
 
 def _user_properties(rng: random.Random, index: int) -> Row:
-    country, _, city, lat, lng = rng.choice(_CITIES)
+    country, _, city, lat, lng = rng.choice(CITIES)
     properties: Row = {
-        "plan": rng.choice(_PLANS),
+        "plan": rng.choice(PLANS),
         "seats": rng.randint(1, 500),
         "mrr": round(rng.uniform(0, 5000), 2),
         "beta_tester": rng.random() < 0.3,  # noqa: PLR2004 - share of beta testers
-        "signed_up": rfc3339(_BASE_EPOCH - rng.randint(0, 60_000_000), rng.randint(0, 3)),
-        "tags": rng.sample(_TAGS, k=rng.randint(0, 3)),
+        "signed_up": rfc3339(BASE_EPOCH - rng.randint(0, 60_000_000), rng.randint(0, 3)),
+        "tags": rng.sample(TAGS, k=rng.randint(0, 3)),
         "address": {"city": city, "country": country, "geo": {"lat": lat, "lng": lng}},
     }
     if index % 7 == 0:
@@ -308,7 +128,7 @@ def _user_properties(rng: random.Random, index: int) -> Row:
 
 
 def _demo_user(rng: random.Random, index: int) -> Row:
-    name, slug = rng.choice(_PEOPLE)
+    name, slug = rng.choice(PEOPLE)
     user: Row = {
         "id": str(rng.randrange(10**17, 10**18)),
         "uid": f"usr_{index:05d}",
@@ -355,7 +175,7 @@ def _demo_user_error(rng: random.Random, index: int) -> Row:
 
 
 def _event_context(rng: random.Random, index: int) -> Row:
-    country, region, city, lat, lng = rng.choice(_CITIES)
+    country, region, city, lat, lng = rng.choice(CITIES)
     context: Row = {}
     if index % 5 == 0:
         context["mobile"] = {
@@ -399,7 +219,7 @@ def _demo_event(rng: random.Random, index: int) -> Row:
         "session": session,
         "context": _event_context(rng, index),
         "name": rng.choice(_EVENT_NAMES),
-        "timestamp": rfc3339(_BASE_EPOCH + index * 97 + rng.random(), index % 4),
+        "timestamp": rfc3339(BASE_EPOCH + index * 97 + rng.random(), index % 4),
         "properties": {
             "ticket_id": rng.randint(100_000, 999_999),
             "priority": rng.choice(("Low", "Normal", "Urgent")),
@@ -444,7 +264,7 @@ def _demo_event_error(rng: random.Random, index: int) -> Row:
 
 def _demo_fullstory(rng: random.Random) -> list[FullstoryJob]:
     def at(hours: float) -> str:
-        return rfc3339(_BASE_EPOCH + hours * 3600, 3)
+        return rfc3339(BASE_EPOCH + hours * 3600, 3)
 
     return [
         FullstoryJob(
@@ -502,14 +322,14 @@ def _druid_rows(rng: random.Random, start_ms: int, count: int, error_rate: float
                 "userIdentifierType": "object_id" if by_object else "pulse_id",
                 "objectId": object_id if by_object or rng.random() < 0.5 else None,  # noqa: PLR2004
                 "pulseId": None if by_object else f"pls-{rng.randrange(10**9):09d}",
-                "error": rng.choice(_DRUID_ERRORS) if rng.random() < error_rate else None,
+                "error": rng.choice(DRUID_ERRORS) if rng.random() < error_rate else None,
             }
         )
     return rows
 
 
 def _demo_druid(rng: random.Random) -> list[DruidBulk]:
-    start_ms = _BASE_EPOCH * 1000
+    start_ms = BASE_EPOCH * 1000
     return [
         DruidBulk(
             DRUID_COMPLETED,
@@ -726,163 +546,3 @@ def demo_tap_config(emulator: VendorEmulator) -> dict[str, Any]:
     config = tap_config(emulator, discover_druid=True)
     config.update({name: list(ids) for name, ids in DEMO_CONFIG_IDS.items()})
     return config
-
-
-# Benchmark datasets.
-
-_BENCH_ERRORS = (
-    ("required_field", "uid is required"),
-    ("invalid_property_name", "property name '1st_order' must start with a letter"),
-    ("value_too_large", "property 'bio' exceeds the maximum size of 8192 bytes"),
-    ("invalid_email", "email is not a valid address"),
-    ("type_mismatch", "property 'seats' was declared int but the value is a string"),
-)
-_BENCH_KEYS = (
-    "plan",
-    "address",
-    "seats",
-    "mrr",
-    "beta_tester",
-    "signed_up",
-    "tags",
-    "score",
-    "locale",
-    "last_order",
-)
-_BENCH_ENDPOINTS = ("errors", "imports", "both")
-
-
-def _bench_properties(h: int) -> Row:
-    country, _, city, lat, lng = _CITIES[h % len(_CITIES)]
-    values = (
-        _PLANS[h % 4],
-        {"city": city, "country": country, "geo": {"lat": lat, "lng": lng}},
-        h % 500,
-        (h % 500_000) / 100,
-        bool(h & 1),
-        f"2023-{1 + h % 12:02d}-{1 + h % 28:02d}T{h % 24:02d}:{h % 60:02d}:{h % 59:02d}Z",
-        [_TAGS[h % 6], _TAGS[(h >> 3) % 6]],
-        None if h % 10 == 0 else (h % 1000) / 10,
-        ("es-ES", "de-DE", "en-US", "ja-JP")[(h >> 7) % 4],
-        {"id": f"ord-{h % 100_000:05d}", "total": (h % 90_000) / 100, "currency": "EUR"},
-    )
-    count = 5 + (h >> 5) % 6  # 5 to 10 keys, the nested address always among them
-    return dict(zip(_BENCH_KEYS[:count], values[:count], strict=True))
-
-
-def _bench_user_fields(index: int) -> tuple[str, str, str]:
-    return f"{index:08d}", str(index), str(10**17 + index)
-
-
-def _bench_user(variant: int, fields: Sequence[str]) -> Row:
-    h = _mix(variant)
-    name, slug = _PEOPLE[h % len(_PEOPLE)]
-    return {
-        "id": fields[2],
-        "uid": f"user-{fields[0]}",
-        "display_name": name,
-        "email": f"{slug}.{fields[1]}@example.com",
-        "properties": _bench_properties(h),
-    }
-
-
-def _bench_user_error(variant: int, fields: Sequence[str]) -> Row:
-    h = _mix(variant)
-    code, message = _BENCH_ERRORS[(h >> 9) % len(_BENCH_ERRORS)]
-    user = _bench_user(variant, fields)
-    del user["id"]  # Failed users were never assigned a Fullstory id.
-    return {"message": message, "code": code, "user": user}
-
-
-BENCH_USERS = RowShape(_bench_user, _bench_user_fields)
-BENCH_USER_ERRORS = RowShape(_bench_user_error, _bench_user_fields)
-
-
-def bench_fullstory_dataset(
-    rows: int, *, jobs: int = 1, page_size: int = 1000, endpoint: str = "errors"
-) -> Dataset:
-    """Build a Fullstory benchmark dataset of users jobs with lazily generated rows.
-
-    Args:
-        rows: Rows in all, split evenly: each job gets ``rows // jobs`` rows per endpoint.
-        jobs: Number of users import jobs (``bench-users-00000``, …).
-        page_size: Rows per page.
-        endpoint: Which results the jobs have: ``errors`` (FAILED jobs with user import
-            errors), ``imports`` (COMPLETED jobs with imported users) or ``both`` (FAILED
-            jobs with both lists, so ``2 * rows`` rows in all).
-
-    Returns:
-        The dataset.
-
-    Raises:
-        ValueError: If ``endpoint`` or ``jobs`` is not valid.
-    """
-    if endpoint not in _BENCH_ENDPOINTS or jobs < 1:
-        msg = f"endpoint must be one of {_BENCH_ENDPOINTS} and jobs at least 1"
-        raise ValueError(msg)
-    per_job = rows // jobs
-    fullstory_jobs = []
-    for number in range(jobs):
-        start = number * per_job
-        has_errors = endpoint in {"errors", "both"}
-        has_imports = endpoint in {"imports", "both"}
-        imports = _generated(per_job, BENCH_USERS, start) if has_imports else []
-        errors = _generated(per_job, BENCH_USER_ERRORS, start) if has_errors else []
-        fullstory_jobs.append(
-            FullstoryJob(
-                f"bench-users-{number:05d}",
-                "users",
-                "FAILED" if has_errors else "COMPLETED",
-                "2024-05-01T08:00:00.000Z",
-                "2024-05-01T09:00:00.000Z",
-                imports,
-                errors,
-                page_size=page_size,
-            )
-        )
-    return Dataset(fullstory_jobs=fullstory_jobs)
-
-
-def _generated(count: int, shape: RowShape, start: int = 0) -> GeneratedRows:
-    return GeneratedRows(count, shape.row, start, render=shape.json)
-
-
-def _bench_druid_fields(index: int) -> tuple[str, str, str]:
-    # 4096 ids per millisecond, ordered by the counter within it.
-    millis, counter = _BASE_EPOCH * 1000 + index // 4096, index % 4096
-    row_id = uuid7(millis, counter, _mix(index) * 0x9E3779B97F4A7C15)
-    return row_id, f"{index:024x}", f"pls-{index:09d}"
-
-
-def _bench_druid_row(variant: int, fields: Sequence[str]) -> Row:
-    by_object = variant % 5 < 3  # noqa: PLR2004 - 60% object_id users
-    failed = (variant >> 3) % 10 == 0
-    return {
-        "id": fields[0],
-        "userIdentifierType": "object_id" if by_object else "pulse_id",
-        "objectId": f"{variant:08x}{fields[1]}" if by_object else None,
-        "pulseId": None if by_object else fields[2],
-        "error": _DRUID_ERRORS[(variant >> 5) % len(_DRUID_ERRORS)] if failed else None,
-    }
-
-
-BENCH_DRUID_ROWS = RowShape(_bench_druid_row, _bench_druid_fields)
-
-
-def bench_druid_dataset(rows: int) -> Dataset:
-    """Build a DruID benchmark dataset: one completed bulk of lazily generated rows.
-
-    Args:
-        rows: Number of result rows (about 10% with an error).
-
-    Returns:
-        The dataset; the bulk id is ``018f0000-0000-7000-8000-00000000be9c``.
-    """
-    bulk = DruidBulk(
-        "018f0000-0000-7000-8000-00000000be9c",
-        "completed",
-        "2024-05-01T08:00:00.000Z",
-        "2024-05-01T09:00:00.000Z",
-        _generated(rows, BENCH_DRUID_ROWS),
-    )
-    return Dataset(druid_bulks=[bulk])

@@ -4,6 +4,13 @@ The vendors live under path prefixes: ``/fullstory`` (Fullstory API host), ``/dr
 (DruID auth host), ``/druid`` (DruID graph host) and ``/sailpoint`` (SailPoint tenant host).
 Every request is recorded in :attr:`VendorEmulator.requests`, and the fault plan
 (:attr:`VendorEmulator.faults`) can replace any response with a failure.
+
+Like a real network, the emulator can add a latency to every answer
+(:attr:`VendorEmulator.latency_seconds`; requests on different connections are served by
+different threads, so they wait in parallel), enforce SailPoint's rate limit per client id
+(:attr:`VendorEmulator.sailpoint_rate_limit`, off by default), and counts requests that
+come back before the ``Retry-After`` their client was given
+(:attr:`VendorEmulator.retry_after_violations`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from emulator.druid import DruidApp
 from emulator.faults import Fault, FaultPlan
 from emulator.fullstory import FullstoryApp
+from emulator.limits import RateLimit, RateLimiter, RetryAfterLedger
 from emulator.sailpoint import SailpointApp
 
 if TYPE_CHECKING:
@@ -65,6 +73,10 @@ class RequestRecord:
         vendor: ``fullstory``, ``druid``, ``sailpoint`` or ``""`` for an unknown prefix.
         endpoint: Stable endpoint name such as ``druid.results``.
         job_id: The job/bulk id in the path, or ``""``.
+        client_id: Who asked: the OAuth2 client id (from the token request's form or the
+            bearer token), for Fullstory a digest of the API key; ``""`` when unknown.
+        retry_after_violation: The request arrived before the ``Retry-After`` this vendor
+            last gave the same client had run out.
     """
 
     time: float
@@ -76,6 +88,8 @@ class RequestRecord:
     vendor: str
     endpoint: str
     job_id: str = ""
+    client_id: str = ""
+    retry_after_violation: bool = False
 
 
 _RECORD_FIELDS = frozenset(f.name for f in fields(RequestRecord))
@@ -286,6 +300,9 @@ class _VendorApp(Protocol):
     def expire_tokens(self) -> None:
         """Invalidate every access token."""
 
+    def client_id(self, call: Call) -> str:
+        """Name the client of a request (``""`` when unknown)."""
+
 
 class _NoVendor:
     """Answers requests outside every vendor prefix."""
@@ -309,6 +326,10 @@ class _NoVendor:
 
     def expire_tokens(self) -> None:
         """Nothing to expire."""
+
+    def client_id(self, call: Call) -> str:
+        del call
+        return ""
 
 
 @dataclass
@@ -362,7 +383,14 @@ class _RequestLog:
 
 
 class _Router:
-    """Maps requests to vendor handlers, applies faults and records every request."""
+    """Maps requests to vendor handlers, applies limits and faults, records every request.
+
+    Attributes:
+        latency: Seconds every answer is held back before it is sent.
+        limiters: Rate limiters by vendor (a vendor without one is not limited).
+        retry_after: What each client was told to wait, and who came back early.
+        stopping: Set while the emulator stops: ends stalls and latency waits early.
+    """
 
     def __init__(self, emulator: VendorEmulator, log: _RequestLog) -> None:
         self._faults = emulator.faults
@@ -374,7 +402,15 @@ class _Router:
             "druid": ("druid", emulator.druid, emulator.druid.route_api),
             "sailpoint": ("sailpoint", emulator.sailpoint, emulator.sailpoint.route),
         }
+        self.latency = 0.0
+        self.limiters: dict[str, RateLimiter] = {}
+        self.retry_after = RetryAfterLedger()
         self.stopping = threading.Event()
+
+    def delay(self) -> None:
+        """Hold the calling handler thread for the latency (woken early by a stop)."""
+        if self.latency > 0:
+            self.stopping.wait(self.latency)
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Outcome:
         """Handle one request and record it.
@@ -395,7 +431,21 @@ class _Router:
         vendor, app, route = self._prefixes.get(prefix, ("", self._unknown, self._unknown.route))
         endpoint, handler, params = route(method, "/" + rest)
         call = Call(method, "/" + rest, params, query, headers, body)
-        outcome = self._execute(_Pending(app, endpoint, handler, call))
+        client = app.client_id(call)
+        early = bool(vendor) and self.retry_after.arrive(vendor, client, arrived)
+        limiter = self.limiters.get(vendor)
+        wait = limiter.admit(client, arrived) if limiter is not None else None
+        pending = _Pending(app, endpoint, handler, call)
+        if wait is None:
+            outcome = self._execute(pending)
+        else:  # Refused by the gateway: the vendor never sees it, nor do the faults.
+            body = app.error_body(HTTPStatus.TOO_MANY_REQUESTS, endpoint)
+            outcome = _Outcome(
+                HTTPStatus.TOO_MANY_REQUESTS, body, headers={"Retry-After": str(wait)}
+            )
+        retry_after = outcome.headers.get("Retry-After")
+        if vendor and retry_after is not None and not outcome.reset:
+            self.retry_after.give(vendor, client, retry_after, time.monotonic())
         record = RequestRecord(
             time=arrived,
             method=method,
@@ -406,6 +456,8 @@ class _Router:
             vendor=vendor,
             endpoint=endpoint,
             job_id=params.get("job_id", ""),
+            client_id=client,
+            retry_after_violation=early,
         )
         self._log.append(record)
         return outcome
@@ -494,7 +546,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         body = self._read_body()
         headers = {name.lower(): value for name, value in self.headers.items()}
-        outcome = self.server.router.respond(self.command, self.path, headers, body)
+        router = self.server.router
+        outcome = router.respond(self.command, self.path, headers, body)
+        router.delay()  # Each connection has its own thread: concurrent answers wait in parallel.
         if outcome.reset:
             self._abort()
         else:
@@ -588,15 +642,24 @@ class VendorEmulator:
         with VendorEmulator(demo_dataset()) as emulator:
             requests.get(emulator.fullstory_url + "/v2/users/batch/x", ...)
             emulator.count("fullstory.status")
+
+        # A network's round trip, SailPoint's documented rate limit, and who ignored it:
+        with VendorEmulator(
+            dataset, latency_seconds=0.05, sailpoint_rate_limit=SAILPOINT_RATE_LIMIT
+        ) as emulator:
+            ...
+            emulator.retry_after_violations
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - every option but the dataset is keyword-only
         self,
         dataset: Dataset | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
+        latency_seconds: float = 0.0,
+        sailpoint_rate_limit: RateLimit | None = None,
     ) -> None:
         """Prepare the emulator; :meth:`start` begins serving.
 
@@ -605,6 +668,9 @@ class VendorEmulator:
             host: Interface to bind.
             port: Port to bind; 0 picks a free one (kept across :meth:`stop`/:meth:`start`).
             page_cache_bytes: Bound of the cache of serialised result pages.
+            latency_seconds: Delay added to every answer (see :attr:`latency_seconds`).
+            sailpoint_rate_limit: SailPoint's request budget per client id, e.g.
+                :data:`emulator.limits.SAILPOINT_RATE_LIMIT`; None (default) means unlimited.
         """
         self.dataset = dataset if dataset is not None else Dataset()
         self.faults = FaultPlan()
@@ -618,6 +684,8 @@ class VendorEmulator:
         self._router = _Router(self, self._log)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.latency_seconds = latency_seconds
+        self.sailpoint_rate_limit = sailpoint_rate_limit
 
     def start(self) -> VendorEmulator:
         """Start serving in a daemon thread (no-op when already serving).
@@ -717,8 +785,62 @@ class VendorEmulator:
         return self._log.snapshot()
 
     def clear_requests(self) -> None:
-        """Empty the request log."""
+        """Empty the request log and zero :attr:`retry_after_violations`.
+
+        The ``Retry-After`` each client was last given still holds, and so do the rate
+        limit windows.
+        """
         self._log.clear()
+        self._router.retry_after.reset_count()
+
+    @property
+    def latency_seconds(self) -> float:
+        """Seconds added to every answer (0 = none), like a network round trip.
+
+        The answer is computed when the request arrives, then held back this long; each
+        connection is served by its own thread, so concurrent requests wait in parallel.
+        Settable while serving.
+        """
+        return self._router.latency
+
+    @latency_seconds.setter
+    def latency_seconds(self, seconds: float) -> None:
+        if not seconds >= 0:
+            msg = f"latency_seconds must be >= 0, got {seconds!r}"
+            raise ValueError(msg)
+        self._router.latency = float(seconds)
+
+    @property
+    def sailpoint_rate_limit(self) -> RateLimit | None:
+        """SailPoint's request budget per client id, or None when unlimited (the default).
+
+        Every request to ``/sailpoint`` counts, token requests included; the client id
+        comes from the token request's form or the bearer token's ``client_id`` claim.
+        A request beyond the budget is answered 429 with ``Retry-After`` (whole seconds
+        until a slot frees) and the vendor's 429 body, without reaching the fault plan;
+        refused requests do not use up the budget. Setting it (even to the same limit)
+        starts with empty windows.
+        """
+        limiter = self._router.limiters.get("sailpoint")
+        return limiter.limit if limiter is not None else None
+
+    @sailpoint_rate_limit.setter
+    def sailpoint_rate_limit(self, limit: RateLimit | None) -> None:
+        if limit is None:
+            self._router.limiters.pop("sailpoint", None)
+        else:
+            self._router.limiters["sailpoint"] = RateLimiter(limit)
+
+    @property
+    def retry_after_violations(self) -> int:
+        """Requests that arrived before the ``Retry-After`` last given to their client ran out.
+
+        Counted per vendor and client id (:attr:`RequestRecord.client_id`) over every
+        answer that carried ``Retry-After`` (the rate limit's 429s and the fault plan's),
+        since the emulator was created or :meth:`clear_requests` was last called. Each such
+        request is also marked ``retry_after_violation`` in the request log.
+        """
+        return self._router.retry_after.violations
 
     def count(self, endpoint: str | None = None, **filters: object) -> int:
         """Count recorded requests.

@@ -36,6 +36,9 @@ LOG_FILE = ROOT / "output" / "demo-meltano.log"
 PLUGIN_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 SUMMARY = ROOT / "scripts" / "warehouse_summary.py"
 
+#: What the printed query hint selects (README shows the same command).
+HINT_QUERY = "select source, job_id, status, is_finished from batchimport.job_details"
+
 #: Never let Meltano look for a newer release or send usage data.
 QUIET_MELTANO = {
     "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
@@ -81,6 +84,21 @@ def clean_env(urls: dict[str, str]) -> dict[str, str]:
     env.update(QUIET_MELTANO)
     env.update({f"TAP_BATCHIMPORT_{key.upper()}": value for key, value in urls.items()})
     return env
+
+
+def query_hint() -> str:
+    """The command the demo prints for querying its DuckDB file.
+
+    It keeps the connection in a variable: with duckdb 1.2,
+    ``duckdb.connect(path).sql(...)`` in one expression fails with "Connection has already
+    been closed". tests/test_docs_commands.py runs it.
+
+    Returns:
+        A shell command, relative to the repository root.
+    """
+    database = DUCKDB_FILE.relative_to(ROOT)
+    code = f"import duckdb; con = duckdb.connect('{database}'); print(con.sql('{HINT_QUERY}'))"
+    return f'{PLUGIN_PYTHON.relative_to(ROOT)} -c "{code}"'
 
 
 def summary(*args: str) -> subprocess.CompletedProcess[str]:
@@ -186,10 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     if report.returncode:
         print(report.stderr, file=sys.stderr, end="")
         return report.returncode
-    database = DUCKDB_FILE.relative_to(ROOT)
-    query = f"print(duckdb.connect('{database}').sql('from batchimport.job_details'))"
-    print(f'\nQuery it: {PLUGIN_PYTHON.relative_to(ROOT)} -c "import duckdb; {query}"')
-    print("(More queries: README, 'Querying the DuckDB tables'.)")
+    print(f"\nQuery it: {query_hint()}")
+    print("(More queries: docs/meltano.md, 'Querying DuckDB'.)")
     print("Run `make demo` again: it adds no result rows.")
     return 0
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from pathlib import Path
 
@@ -15,17 +17,24 @@ import pytest
 import requests
 
 from emulator import (
+    SAILPOINT_RATE_LIMIT,
     Dataset,
     DruidBulk,
     FullstoryJob,
+    NightlySeries,
+    RateLimit,
     SailpointJob,
     VendorEmulator,
     bench_druid_dataset,
     bench_fullstory_dataset,
+    bench_sailpoint_dataset,
     demo_dataset,
     demo_tap_config,
     faults,
+    tap_config,
 )
+from emulator.bench import bench_sailpoint_rows_per_job
+from emulator.limits import RateLimiter, retry_after_seconds
 from emulator.scenarios import BENCH_USER_ERRORS, DEMO_CONFIG_IDS, uuid7
 
 FS_KEY = "fs-demo-key"
@@ -422,6 +431,181 @@ def test_request_log(emu, http):
     assert emu.requests == []
 
 
+# Latency, rate limit and Retry-After.
+
+
+def _timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_latency_delays_every_answer_and_concurrent_answers_wait_in_parallel():
+    latency = 0.3
+    with VendorEmulator(_dataset(), latency_seconds=latency) as emulator:
+        assert emulator.latency_seconds == latency
+        with requests.Session() as session:
+            response, took = _timed(lambda: fs_get(session, emulator, "users/batch/done"))
+            assert response.status_code == 200
+            assert latency <= took < latency + 0.25
+            emulator.faults.add("fullstory.status", faults.status(503), on={1})
+            failed, took = _timed(lambda: fs_get(session, emulator, "users/batch/done"))
+            assert failed.status_code == 503  # Faults are delayed too.
+            assert took >= latency
+
+        def one(_):
+            # A new connection per request: the server gives each one its own thread.
+            answer = requests.get(
+                f"{emulator.fullstory_url}/v2/users/batch/done/imports",
+                headers={"Authorization": f"Basic {FS_KEY}"},
+                timeout=5,
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses, took = _timed(lambda: list(pool.map(one, range(8))))
+        assert statuses == [200] * 8
+        assert latency <= took < 2 * latency  # in parallel: one round trip, not eight
+        emulator.latency_seconds = 0
+        with requests.Session() as session:
+            _, took = _timed(lambda: fs_get(session, emulator, "users/batch/done"))
+        assert took < latency
+        with pytest.raises(ValueError, match="latency_seconds"):
+            emulator.latency_seconds = -1
+
+
+def test_stop_ends_latency_waits_early():
+    with VendorEmulator(_dataset(), latency_seconds=30) as emulator:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(
+                requests.get,
+                f"{emulator.fullstory_url}/v2/users/batch/done",
+                headers={"Authorization": f"Basic {FS_KEY}"},
+                timeout=10,
+            )
+            time.sleep(0.2)
+            started = time.monotonic()
+            emulator.stop()
+            with contextlib.suppress(requests.RequestException):
+                pending.result()
+        assert time.monotonic() - started < 5
+
+
+def test_client_ids_in_the_request_log(emu, http):
+    token = sp_token(http, emu)
+    sp_get(http, emu, "sp1", token)
+    sp_get(http, emu, "sp1", "not-a-jwt")
+    druid = druid_token(http, emu)["access_token"]
+    druid_get(http, emu, "", druid)
+    fs_get(http, emu, "users/batch/done")
+    fs_get(http, emu, "users/batch/done", key="readonly-key")
+    records = emu.requests
+    assert [r.client_id for r in records[:5]] == [
+        "sp-demo-client",
+        "sp-demo-client",
+        "",
+        "druid-demo-client",
+        "druid-demo-client",
+    ]
+    fullstory, other = records[5].client_id, records[6].client_id
+    assert fullstory.startswith("key-")
+    assert FS_KEY not in fullstory
+    assert other.startswith("key-")
+    assert other != fullstory
+    emu.expire_all_tokens()
+    sp_get(http, emu, "sp1", token)  # an expired token still names its client
+    assert (emu.requests[-1].status, emu.requests[-1].client_id) == (401, "sp-demo-client")
+
+
+def test_sailpoint_rate_limit_is_off_by_default(emu, http):
+    assert emu.sailpoint_rate_limit is None
+    token = sp_token(http, emu)
+    assert {sp_get(http, emu, "sp1", token).status_code for _ in range(120)} == {200}
+
+
+def test_sailpoint_documented_rate_limit_counts_token_requests():
+    with (
+        VendorEmulator(_dataset(), sailpoint_rate_limit=SAILPOINT_RATE_LIMIT) as emulator,
+        requests.Session() as http,
+    ):
+        assert emulator.sailpoint_rate_limit == RateLimit(100, 10.0)
+        token = sp_token(http, emulator)  # request 1 of 100
+        statuses = [sp_get(http, emulator, "sp1", token).status_code for _ in range(99)]
+        assert set(statuses) == {200}
+        refused = sp_get(http, emulator, "sp1", token)
+        assert refused.status_code == 429
+        assert refused.json() == {"message": " Rate Limit Exceeded "}
+        assert 1 <= int(refused.headers["Retry-After"]) <= 10
+        form = {"grant_type": "client_credentials", "client_id": "sp-demo-client"}
+        again = http.post(f"{emulator.sailpoint_url}/oauth/token", data=form, timeout=5)
+        assert again.status_code == 429  # the form names the same client
+        other = {**form, "client_id": "someone-else", "client_secret": "x"}
+        response = http.post(f"{emulator.sailpoint_url}/oauth/token", data=other, timeout=5)
+        assert response.status_code == 401  # another client id has its own budget
+        assert fs_get(http, emulator, "users/batch/done").status_code == 200  # SailPoint only
+        assert emulator.count("sailpoint.status", status=429) == 1
+
+
+def test_sailpoint_rate_limit_retry_after_is_enough_and_limit_can_be_switched(emu, http):
+    emu.sailpoint_rate_limit = RateLimit(3, 1.0)
+    token = sp_token(http, emu)
+    assert [sp_get(http, emu, "sp1", token).status_code for _ in range(3)] == [200, 200, 429]
+    refused = sp_get(http, emu, "sp1", token)
+    assert (refused.status_code, refused.headers["Retry-After"]) == (429, "1")
+    time.sleep(1)
+    assert sp_get(http, emu, "sp1", token).status_code == 200
+    assert emu.retry_after_violations == 1  # the second 429 came before the first's second
+    emu.sailpoint_rate_limit = None
+    assert {sp_get(http, emu, "sp1", token).status_code for _ in range(5)} == {200}
+
+
+def test_rate_limiter_sliding_window_and_parse():
+    limiter = RateLimiter(RateLimit(2, 10.0))
+    assert limiter.admit("a", 0.0) is None
+    assert limiter.admit("a", 4.0) is None
+    assert limiter.admit("a", 5.0) == 5  # until the request at 0.0 leaves the window
+    assert limiter.admit("b", 5.0) is None
+    assert limiter.admit("a", 9.5) == 1  # refused requests do not use the budget
+    assert limiter.admit("a", 10.0) is None
+    assert limiter.admit("a", 10.5) == 4
+    assert RateLimit.parse("100/10") == SAILPOINT_RATE_LIMIT
+    for bad in ("100", "0/10", "5/0", "x/1"):
+        with pytest.raises(ValueError, match=r"."):
+            RateLimit.parse(bad)
+    assert retry_after_seconds("2") == 2
+    assert retry_after_seconds(formatdate(1000.0, usegmt=True), now_epoch=990.0) == 10
+    assert retry_after_seconds(formatdate(1000.0, usegmt=True), now_epoch=2000.0) == 0
+    assert retry_after_seconds("soon") is None
+
+
+def test_retry_after_violations_per_vendor_and_client(emu, http):
+    emu.faults.add("fullstory.status", faults.status(429, retry_after=1), on={1})
+    assert fs_get(http, emu, "users/batch/done").status_code == 429
+    assert fs_get(http, emu, "users/batch/done").status_code == 200  # too early
+    assert fs_get(http, emu, "users/batch/done", key="readonly-key").status_code == 403
+    token = sp_token(http, emu)
+    assert sp_get(http, emu, "sp1", token).status_code == 200  # another vendor
+    assert emu.retry_after_violations == 1
+    assert [r.retry_after_violation for r in emu.requests] == [False, True, False, False, False]
+    assert emu.count("fullstory.status", retry_after_violation=True) == 1
+    time.sleep(1)
+    assert fs_get(http, emu, "users/batch/done").status_code == 200
+    assert emu.retry_after_violations == 1
+    emu.clear_requests()
+    assert emu.retry_after_violations == 0
+
+
+def test_retry_after_violations_with_http_dates(emu, http):
+    date = formatdate(time.time() + 3, usegmt=True)
+    emu.faults.add("druid.results", faults.status(503, retry_after=date), on={1})
+    token = druid_token(http, emu)["access_token"]
+    assert druid_get(http, emu, "/b1/results", token).status_code == 503
+    assert druid_get(http, emu, "/b1", token).status_code == 200  # same client: too early
+    assert emu.retry_after_violations == 1
+    assert emu.requests[-1].retry_after_violation
+    assert emu.requests[-1].client_id == "druid-demo-client"
+
+
 # Scenarios and command line.
 
 
@@ -505,3 +689,88 @@ def test_cli_serves_demo_until_sigterm(tmp_path, http):
         stdout, _ = process.communicate(timeout=10)
     assert process.returncode == 0
     assert stdout.strip() == base_url
+
+
+def test_bench_sailpoint_dataset(http):
+    dataset = bench_sailpoint_dataset(3)
+    assert len({job.job_id for job in dataset.sailpoint_jobs}) == 3
+    assert all(len(job.job_id) == 32 for job in dataset.sailpoint_jobs)
+    with VendorEmulator(dataset) as emulator:
+        assert len(tap_config(emulator)["sailpoint_import_job_ids"]) == 3
+        token = sp_token(http, emulator)
+        job_id = dataset.sailpoint_jobs[2].job_id
+        assert sp_get(http, emulator, job_id, token).json()["status"] == "COMPLETE"
+        results = sp_get(http, emulator, f"{job_id}/download", token).json()["results"]
+    rows = sum(len(entry[key]) for entry in results.values() for key in entry)
+    assert rows == bench_sailpoint_rows_per_job() == 10
+
+
+def test_nightly_series_finishes_late_jobs_the_next_night(http):
+    dataset = Dataset()
+    series = NightlySeries(dataset, jobs_per_night=8, rows_per_list=3, late_every=4)
+    with VendorEmulator(dataset) as emulator:
+        first = series.next_night()
+        assert first == [f"night-0001-{i:02d}" for i in range(8)]
+        assert series.processing == ["night-0001-00", "night-0001-04"]
+        assert fs_get(http, emulator, "users/batch/night-0001-00/imports").status_code == 202
+        status = fs_get(http, emulator, "users/batch/night-0001-00").json()["job"]
+        assert (status["status"], "finished" in status) == ("PROCESSING", False)
+        done = fs_get(http, emulator, "users/batch/night-0001-01/errors").json()
+        assert len(done["results"]) == 3
+        second = series.next_night()
+        assert second[0] == "night-0002-00"
+        assert len(dataset.fullstory_jobs) == 16
+        assert series.processing == ["night-0002-00", "night-0002-04"]
+        assert "night-0001-00" in series.finished
+        assert len(series.finished) == 14
+        status = fs_get(http, emulator, "users/batch/night-0001-00").json()
+        assert (status["job"]["status"], status["errors"]) == ("FAILED", 3)
+        imports = fs_get(http, emulator, "users/batch/night-0001-00/imports").json()["results"]
+        later = fs_get(http, emulator, "users/batch/night-0002-01/imports").json()["results"]
+        assert {row["uid"] for row in imports}.isdisjoint(row["uid"] for row in later)
+
+
+def test_cli_latency_and_sailpoint_rate_limit(tmp_path, http):
+    url_file = tmp_path / "url"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "serve",
+        "--scenario",
+        "bench-sailpoint",
+        "--jobs",
+        "2",
+        "--latency-ms",
+        "150",
+        "--sailpoint-rate-limit",
+        "2/60",
+        "--url-file",
+        str(url_file),
+    ]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as process:
+        try:
+            deadline = time.monotonic() + 10
+            while not url_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            base_url = url_file.read_text().strip()
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": "sp-demo-client",
+                "client_secret": "sp-demo-secret",
+            }
+            token, took = _timed(
+                lambda: http.post(f"{base_url}/sailpoint/oauth/token", data=form, timeout=5)
+            )
+            assert took >= 0.15
+            url = f"{base_url}/sailpoint/v2025/sp-config/import/be5c{0:028x}"
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            assert http.get(url, headers=headers, timeout=5).status_code == 200
+            refused = http.get(url, headers=headers, timeout=5)
+            assert refused.status_code == 429
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        finally:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    assert process.returncode == 0

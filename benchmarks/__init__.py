@@ -1,0 +1,1 @@
+"""Benchmarks of tap-batchimport against the project's vendor emulator (``run.py``)."""

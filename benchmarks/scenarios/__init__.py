@@ -1,0 +1,103 @@
+"""The benchmark's scenarios, their dataset sizes, and how ``--only`` names them.
+
+| key | module | what |
+|---|---|---|
+| ``1`` (``throughput``) | :mod:`.loopback` | Fullstory, 1 job x 200,000 rows: tap vs raw ceiling |
+| ``3`` (``many-jobs``) | :mod:`.loopback` | Fullstory, 5,000 small jobs: tap vs raw, STATE size |
+| ``4`` (``memory``) | :mod:`.loopback` | peak RSS of the tap at 100,000 and 1,000,000 rows |
+| ``5`` (``druid``) | :mod:`.loopback` | DruID, 200,000 rows: tap vs raw ceiling |
+| ``latency`` | :mod:`.latency` | 200 Fullstory jobs, 50 ms per answer: tap vs 8-job client |
+| ``ratelimit`` | :mod:`.ratelimit` | 100 SailPoint jobs behind 100 requests / 10 s: time vs floor |
+| ``nightly`` | :mod:`.nightly` | 60 nightly runs with 20 new job ids each: requests, state, rows |
+
+Scenarios 1-5 keep the numbers of the issue that introduced them (there is no 2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from benchmarks.scenarios.latency import scenario_latency
+from benchmarks.scenarios.loopback import (
+    scenario_druid,
+    scenario_many_jobs,
+    scenario_memory,
+    scenario_throughput,
+)
+from benchmarks.scenarios.nightly import scenario_nightly
+from benchmarks.scenarios.ratelimit import scenario_ratelimit
+from benchmarks.scenarios.sizes import FULL, QUICK, Sizes
+
+if TYPE_CHECKING:
+    from benchmarks.runner import Scenario
+
+__all__ = ["ALIASES", "FULL", "KEYS", "QUICK", "Sizes", "resolve", "run_scenarios"]
+
+#: Scenario keys in the order they run, and the other names ``--only`` accepts.
+KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly")
+ALIASES = {
+    "throughput": "1",
+    "many-jobs": "3",
+    "memory": "4",
+    "druid": "5",
+    "rate-limit": "ratelimit",
+    "ledger": "nightly",
+}
+
+
+def resolve(names: list[str] | None) -> list[str]:
+    """Turn ``--only`` values (repeatable, comma-separated, keys or aliases) into keys.
+
+    Args:
+        names: The values; None or empty means every scenario.
+
+    Returns:
+        The keys, in running order.
+
+    Raises:
+        ValueError: If a name is not a scenario.
+    """
+    if not names:
+        return list(KEYS)
+    wanted = set()
+    for value in names:
+        for name in filter(None, (part.strip().lower() for part in value.split(","))):
+            key = ALIASES.get(name, name)
+            if key not in KEYS:
+                known = ", ".join([*KEYS, *ALIASES])
+                msg = f"unknown scenario {name!r} (known: {known})"
+                raise ValueError(msg)
+            wanted.add(key)
+    return [key for key in KEYS if key in wanted]
+
+
+def run_scenarios(
+    keys: list[str], sizes: Sizes, repeat: int, *, profile: bool = False
+) -> dict[str, Scenario]:
+    """Run scenarios one after the other.
+
+    Args:
+        keys: Which (from :func:`resolve`).
+        sizes: Dataset sizes.
+        repeat: Runs of each compared program (scenarios 1, 3, 5 and latency).
+        profile: Also cProfile one tap run of scenario 1 (which then runs, if only for that).
+
+    Returns:
+        The scenarios that ran, by key, in running order.
+    """
+    done: dict[str, Scenario] = {}
+    if "1" in keys or profile:
+        done["1"] = scenario_throughput(sizes, repeat if "1" in keys else 0, profile=profile)
+    if "3" in keys:
+        done["3"] = scenario_many_jobs(sizes, repeat)
+    if "4" in keys:
+        done["4"] = scenario_memory(sizes)
+    if "5" in keys:
+        done["5"] = scenario_druid(sizes, repeat)
+    if "latency" in keys:
+        done["latency"] = scenario_latency(sizes, repeat)
+    if "ratelimit" in keys:
+        done["ratelimit"] = scenario_ratelimit(sizes)
+    if "nightly" in keys:
+        done["nightly"] = scenario_nightly(sizes)
+    return done
