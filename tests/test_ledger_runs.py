@@ -245,10 +245,11 @@ def test_nightly_runs_given_only_new_ids_lose_nothing_and_ask_nothing_twice(
         assert not asked & settled, f"night {night} asked again for {asked & settled}"
         settled |= {r["job_id"] for r in run.records("job_details") if r["is_finished"]}
 
-    # The state holds only what is still asked about: the file's jobs and U6 from night 4's
-    # point of view (named), nothing pending, no forgotten bulk.
+    # The state holds only what is still asked about: the file's jobs (named), U4 settled
+    # tonight (forgotten by the next run, as nothing names it), no forgotten bulk.
     ledger = nights.state["bookmarks"]["job_details"]["jobs"]
-    assert set(ledger["fullstory_users"]) == {"U5", "U7"}
+    assert set(ledger["fullstory_users"]) == {"U4", "U5", "U7"}
+    assert ledger["fullstory_users"]["U4"]["final"] == "NOT_FOUND"
     assert set(ledger.get("druid", {})) == {"B1", "B2"}
     assert "sailpoint" not in ledger or not ledger["sailpoint"]
     assert all(len(json.dumps(e)) < 200 for entries in ledger.values() for e in entries.values())
