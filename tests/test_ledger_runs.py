@@ -165,7 +165,7 @@ class Nights:
         return {tuple(r[k] for k in KEYS[stream]) for r in records}
 
 
-def test_nightly_runs_given_only_new_ids_lose_nothing_and_ask_nothing_twice(
+def test_nightly_runs_given_only_new_ids_lose_nothing_and_ask_nothing_twice(  # noqa: PLR0915
     emulator: VendorEmulator, tap: t.Callable[..., TapRun], tmp_path: Path
 ) -> None:
     data = emulator.dataset
