@@ -8,6 +8,7 @@ re-exported here, where they used to be.
 from __future__ import annotations
 
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from emulator.bench import (
@@ -262,6 +263,16 @@ def _demo_event_error(rng: random.Random, index: int) -> Row:
     return error
 
 
+def tonight() -> str:
+    """When the demo's still-running jobs were pushed: today, 00:00 UTC.
+
+    The finished jobs keep their 2024 times; a job still running since 2024 would be
+    given up at once (``job_max_pending_days``), which is not what the demo shows.
+    Same all day, so the dataset stays deterministic within a day.
+    """
+    return rfc3339(time.time() // 86400 * 86400, 3)
+
+
 def _demo_fullstory(rng: random.Random) -> list[FullstoryJob]:
     def at(hours: float) -> str:
         return rfc3339(BASE_EPOCH + hours * 3600, 3)
@@ -285,7 +296,7 @@ def _demo_fullstory(rng: random.Random) -> list[FullstoryJob]:
             errors=[_demo_user_error(rng, i) for i in range(30)],
             empty_last_page=True,
         ),
-        FullstoryJob(USERS_PROCESSING, "users", "PROCESSING", created=at(2)),
+        FullstoryJob(USERS_PROCESSING, "users", "PROCESSING", created=tonight()),
         FullstoryJob(
             EVENTS_COMPLETED,
             "events",
@@ -345,9 +356,7 @@ def _demo_druid(rng: random.Random) -> list[DruidBulk]:
             "2024-05-02T10:00:41.007Z",
             _druid_rows(rng, start_ms + 86_400_000, 40, 0.9),
         ),
-        DruidBulk(
-            DRUID_PROCESSING, "processing", "2024-05-03T12:00:00.000Z", "2024-05-03T12:00:05.000Z"
-        ),
+        DruidBulk(DRUID_PROCESSING, "processing", tonight(), tonight()),
     ]
 
 
@@ -446,8 +455,8 @@ def _demo_sailpoint(rng: random.Random) -> list[SailpointJob]:
         SailpointJob(
             SP_IN_PROGRESS,
             "IN_PROGRESS",
-            created=at(4, "09:00:00.000"),
-            modified=at(4, "09:00:30.000"),
+            created=tonight(),
+            modified=tonight(),
             expiration=later,
         ),
         SailpointJob(

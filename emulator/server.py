@@ -238,7 +238,7 @@ class Dataset:
     sailpoint_client_secret: str = "sp-demo-secret"  # noqa: S105 - demo credential
     sailpoint_token_ttl: float = 749
     sailpoint_forbidden: bool = False
-    _indexes: dict[str, tuple[int, int, dict[str, Any]]] = field(
+    _indexes: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -278,13 +278,15 @@ class Dataset:
     def _find(
         self, name: str, items: Sequence[_T], item_id: str, key: Callable[[_T], str]
     ) -> _T | None:
-        # Index lazily and re-index when the list is replaced or grows, so thousands of
-        # jobs cost one dict lookup per request.
+        # Index lazily and re-index when the list is replaced, grows, shrinks or changes
+        # at its end (a job removed and another appended), so thousands of jobs cost one
+        # dict lookup per request.
+        signature = (id(items), len(items), id(items[-1]) if items else 0)
         cached = self._indexes.get(name)
-        if cached is None or cached[:2] != (id(items), len(items)):
-            cached = (id(items), len(items), {key(item): item for item in items})
+        if cached is None or cached[0] != signature:
+            cached = (signature, {key(item): item for item in items})
             self._indexes[name] = cached
-        found: _T | None = cached[2].get(item_id)
+        found: _T | None = cached[1].get(item_id)
         return found
 
 

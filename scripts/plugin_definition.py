@@ -93,7 +93,7 @@ def settings_group_validation() -> list[list[str]]:
     """
     from tap_batchimport.tap import VENDOR_TYPES  # noqa: PLC0415 - needs the tap installed
 
-    return [list(vendor.credential_keys) for vendor in VENDOR_TYPES.values()]
+    return [list(vendor.credential_keys) for vendor in VENDOR_TYPES]
 
 
 def tap_settings_schema() -> dict[str, t.Any]:

@@ -5,10 +5,6 @@ from __future__ import annotations
 from singer_sdk.exceptions import FatalAPIError
 
 
-class TapConfigError(Exception):
-    """A setting is missing, malformed or unsafe; raised before any request is made."""
-
-
 class VendorAPIError(FatalAPIError):
     """A vendor answered in a way retrying cannot fix (bad credentials, 403, retries exhausted).
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+import threading
 import typing as t
 
 from singer_sdk.singerlib import StateMessage
@@ -33,6 +34,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
     from singer_sdk import Tap
+
+
+#: Set once a termination signal is being handled (a second one must not interrupt it).
+_terminating = threading.Event()
 
 
 def exit_status(signum: int) -> int:
@@ -117,13 +122,13 @@ def handle_termination(tap: Tap, signum: int) -> None:
         signum: The signal received.
     """
     writer = getattr(tap, "message_writer", None)
-    if getattr(tap, "_terminating", False):
+    if _terminating.is_set():
         return  # a second signal while the final STATE is written: let it finish
     if isinstance(writer, SignalSafeWriter) and writer.writing:
         # Mid-write: finish this message first (a cut line would break the target).
         writer.deferred = functools.partial(handle_termination, tap, signum)
         return
-    tap._terminating = True  # type: ignore[attr-defined]  # noqa: SLF001
+    _terminating.set()
     name = signal.Signals(signum).name
     status = exit_status(signum)
     started = isinstance(writer, SignalSafeWriter) and writer.started

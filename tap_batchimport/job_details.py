@@ -1,4 +1,9 @@
-"""``job_details``: one record per job of every configured vendor."""
+"""``job_details``: the status of every job this run looks at, synced after the results.
+
+The tap syncs this stream last on purpose (see ``TapBatchImport.load_streams``): a job's
+record then says what the results streams found (a SailPoint result already deleted),
+and writing a finished job's record is what settles it in the job ledger.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_batchimport.streams import BatchImportStream
+from tap_batchimport.results_stream import BatchImportStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -21,7 +26,7 @@ if t.TYPE_CHECKING:
 
 
 class JobDetailsStream(BatchImportStream):
-    """Status of every import job: configured ids, or DruID's discovered bulks."""
+    """One record per job: when first seen, on every run while pending, once when settled."""
 
     name = "job_details"
     primary_keys = ("source", "job_id")
@@ -79,8 +84,12 @@ class JobDetailsStream(BatchImportStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        tap = self.batch_tap
-        for key in tap.vendors:
-            if tap.vendor_enabled(key):
-                for status in tap.tracker(key).statuses():
-                    yield status.as_record()
+        run = self.run
+        ledger = run.ledger
+        for vendor in run.vendors:
+            for job in run.jobs(vendor):
+                record = vendor.job_record(job.status, ledger.entry(job.ref) or {})
+                record["given_up"] = job.given_up
+                yield record
+                # Written (the generator resumed past it): a finished job is now settled.
+                run.settle_if_complete(job)

@@ -206,16 +206,53 @@ def job_id_errors(key: str, ids: Iterable[t.Any]) -> list[str]:
     return errors
 
 
-def unique(ids: Iterable[str]) -> list[str]:
-    """Drop repeated job ids, keeping the first occurrence's order.
+T = t.TypeVar("T")
+
+
+def unique(items: Iterable[T]) -> list[T]:
+    """Drop repeats, keeping the first occurrence's order.
 
     Args:
-        ids: Configured ids.
+        items: Job ids or jobs.
 
     Returns:
-        The ids, each once.
+        Each once.
     """
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys(items))
+
+
+def client_credentials_settings(
+    prefix: str, vendor: str, *, id_description: str, secret_description: str, id_example: str
+) -> list[th.Property]:
+    """The ``<prefix>_client_id`` / ``<prefix>_client_secret`` pair of an OAuth2 vendor.
+
+    Args:
+        prefix: Setting prefix (``druid``, ``sailpoint``).
+        vendor: Vendor name for titles.
+        id_description: What the client id is and where to get it.
+        secret_description: What the secret is.
+        id_example: An example client id.
+
+    Returns:
+        The two settings.
+    """
+    return [
+        th.Property(
+            f"{prefix}_client_id",
+            th.StringType,
+            title=f"{vendor} client id",
+            description=id_description,
+            examples=[id_example],
+        ),
+        th.Property(
+            f"{prefix}_client_secret",
+            th.StringType,
+            secret=True,
+            title=f"{vendor} client secret",
+            description=secret_description,
+            examples=["s3cr3t..."],
+        ),
+    ]
 
 
 def is_set(config: Mapping[str, t.Any], key: str) -> bool:

@@ -1,26 +1,27 @@
-"""tap-batchimport: the tap, its settings and its streams."""
+"""tap-batchimport: the tap (the entry point), its settings and its streams."""
 
 from __future__ import annotations
 
 import difflib
 import io
-import json
 import sys
 import typing as t
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_batchimport import druid, fullstory, sailpoint
-from tap_batchimport.bookmarks import StateBudget
-from tap_batchimport.client import mask
+from tap_batchimport.connection_test import run_connection_test
 from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.http.masking import mask
 from tap_batchimport.interrupt import SignalSafeWriter, handle_termination, write_final_state
 from tap_batchimport.job_details import JobDetailsStream
-from tap_batchimport.jobs import Deadline, JobTracker
+from tap_batchimport.job_ids_file import JobIdsFileError, read_job_ids_file
+from tap_batchimport.run import Run
+from tap_batchimport.sdk_private import SdkTap
 from tap_batchimport.settings import COMMON_SETTINGS
+from tap_batchimport.state_file import state_file_problem
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -28,20 +29,20 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from types import FrameType
-
     import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
 
-    from tap_batchimport.vendor import Vendor
+    from tap_batchimport.jobs import JobRef
 
-#: Vendor packages in extraction order, by key: each exports SETTINGS, STREAMS, VENDOR.
-VENDOR_PACKAGES = {"fullstory": fullstory, "druid": druid, "sailpoint": sailpoint}
+#: Vendor packages in extraction order: each exports SETTINGS, STREAMS, VENDOR.
+VENDOR_PACKAGES = (fullstory, druid, sailpoint)
 
-VENDOR_TYPES: dict[str, type[Vendor]] = {
-    key: package.VENDOR for key, package in VENDOR_PACKAGES.items() if package.VENDOR
-}
+#: Every vendor class, in extraction order.
+VENDOR_TYPES = tuple(package.VENDOR for package in VENDOR_PACKAGES)
+
+#: Every ``job_details.source``.
+SOURCES = frozenset(source for vendor in VENDOR_TYPES for source in vendor.sources())
 
 
 def _settings(*lists: th.PropertiesList) -> dict[str, t.Any]:
@@ -52,7 +53,7 @@ def _settings(*lists: th.PropertiesList) -> dict[str, t.Any]:
     return merged.to_dict()
 
 
-class TapBatchImport(Tap):
+class TapBatchImport(SdkTap):
     """Results of asynchronous batch-import jobs: Fullstory, DruID, SailPoint ISC."""
 
     name = "tap-batchimport"
@@ -61,7 +62,7 @@ class TapBatchImport(Tap):
     #: Page-buffered output that a SIGTERM cannot cut mid-line (see interrupt.py).
     message_writer_class = SignalSafeWriter
 
-    #: No BATCH or ACTIVATE_VERSION: state is per job and per page, see bookmarks.py.
+    #: No BATCH or ACTIVATE_VERSION: state is per job and per page, see ledger.py.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
@@ -73,7 +74,7 @@ class TapBatchImport(Tap):
     ]
 
     config_jsonschema = _settings(
-        *(package.SETTINGS for package in VENDOR_PACKAGES.values()), COMMON_SETTINGS
+        *(package.SETTINGS for package in VENDOR_PACKAGES), COMMON_SETTINGS
     )
 
     #: The tap the CLI runs, so that a fatal error can still end with a final STATE.
@@ -86,87 +87,59 @@ class TapBatchImport(Tap):
             *args: Positional arguments of ``Tap``.
             **kwargs: Keyword arguments of ``Tap``.
         """
+        self.run: Run | None = None
         super().__init__(*args, **kwargs)
         TapBatchImport._running = self
 
     @override
     def discover_streams(self) -> list[Stream]:
-        # Statuses are fetched once per vendor and shared by job_details and the results.
-        return [JobDetailsStream(self)] + [
-            stream_type(self)
-            for package in VENDOR_PACKAGES.values()
-            for stream_type in package.STREAMS
-        ]
+        run = self.run = Run(
+            self.config,
+            self.logger,
+            [vendor_type(self.config, self.logger) for vendor_type in VENDOR_TYPES],
+            from_file=self._jobs_of_file(),
+        )
+        results = sorted(
+            (stream_type(self, run) for p in VENDOR_PACKAGES for stream_type in p.STREAMS),
+            key=lambda stream: stream.name,
+        )
+        job_details = JobDetailsStream(self, run)
+        run.attach(job_details, results)
+        # In sync order, by design: job_details after the results streams (see load_streams).
+        return [*results, job_details]
 
-    @property
-    def vendors(self) -> dict[str, Vendor]:
-        """Every vendor, enabled or not, by key."""
-        if getattr(self, "_vendors", None) is None:
-            self._vendors = {k: v(self.config, self.logger) for k, v in VENDOR_TYPES.items()}
-        return self._vendors
+    def _jobs_of_file(self) -> list[JobRef]:
+        path = self.config.get("job_ids_file")
+        if not path:
+            return []
+        try:
+            refs = read_job_ids_file(str(path), SOURCES)
+        except JobIdsFileError:
+            return []  # reported by the config check, before any request
+        if refs is None:
+            self.logger.info("job_ids_file %s does not exist (yet): no new jobs from it", path)
+            return []
+        return refs
 
-    def vendor_enabled(self, key: str) -> bool:
-        """Whether a vendor is configured; says once why not.
-
-        Args:
-            key: Vendor key.
-
-        Returns:
-            True if its credentials are set.
-        """
-        vendor = self.vendors[key]
-        if vendor.enabled:
-            return True
-        said: set[str] = self.__dict__.setdefault("_said_disabled", set())
-        if key not in said:
-            said.add(key)
-            self.logger.info(
-                "%s is not extracted: %s not set",
-                vendor.display_name,
-                " / ".join(vendor.credential_keys),
-            )
-        return False
-
-    def tracker(self, key: str) -> JobTracker:
-        """The job tracker of a vendor: its jobs' statuses, fetched once per run.
-
-        Args:
-            key: Vendor key.
-
-        Returns:
-            The tracker.
-        """
-        trackers: dict[str, JobTracker] = self.__dict__.setdefault("_trackers", {})
-        if key not in trackers:
-            wait = float(self.config.get("job_wait_timeout_seconds") or 0)
-            trackers[key] = JobTracker(self.vendors[key], Deadline(wait), self.logger)
-        return trackers[key]
-
-    @property
-    def state_budget(self) -> StateBudget:
-        """Decides when a page boundary is worth a STATE message."""
-        if getattr(self, "_state_budget", None) is None:
-            self._state_budget = StateBudget()
-        return self._state_budget
+    @override
+    def extra_config_errors(self) -> list[str]:
+        # The JSON schema cannot express "all of a vendor's credentials or none", the
+        # https/loopback rule or the job ids file's lines.
+        errors = [e for vendor in VENDOR_TYPES for e in vendor.config_errors(self.config)]
+        if path := self.config.get("job_ids_file"):
+            try:
+                read_job_ids_file(str(path), SOURCES)
+            except JobIdsFileError as exc:
+                errors.append(str(exc))
+        return errors
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # The JSON schema cannot express "all of a vendor's credentials or none" or the
-        # https/loopback rule, so those are checked here, before any request.
-        self._warn_unknown_settings()  # first: a typo often explains the errors below
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            # JSON-schema messages quote the value: a secret of the wrong type must not show.
-            masked = self._mask_secrets(exc.errors)
-            raise ConfigValidationError(str(exc), errors=masked, schema=exc.schema) from None
-        errors += [e for vendor in VENDOR_TYPES.values() for e in vendor.config_errors(self.config)]
-        errors = self._mask_secrets(errors)
-        if errors and raise_errors:
-            raise ConfigValidationError(errors[0], errors=errors)
-        return errors
+        self._warn_unknown_settings()  # first: a typo often explains the errors that follow
+        return super()._validate_config(raise_errors=raise_errors)
 
-    def _mask_secrets(self, messages: list[str]) -> list[str]:
+    @override
+    def mask_secrets(self, messages: list[str]) -> list[str]:
         properties = self.config_jsonschema.get("properties", {})
         secrets = [
             str(value)
@@ -190,8 +163,22 @@ class TapBatchImport(Tap):
             )
 
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def on_termination(self, signum: int) -> None:
         handle_termination(self, signum)
+
+    def finish(self) -> None:
+        """End a sync: the run summary, then a non-zero exit if any vendor failed."""
+        run = self.run
+        if run is None:
+            return
+        run.summary.log(self.logger, run.failures)
+        if run.failures:
+            self.logger.error(
+                "Run incomplete: %s failed (the other vendors were extracted); see the "
+                "error line above for each",
+                ", ".join(run.failures),
+            )
+            sys.exit(1)
 
     @classmethod
     @override
@@ -211,16 +198,25 @@ class TapBatchImport(Tap):
     @classmethod
     @override
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        # `--test` runs before `invoke`: report its failures as one line too.
-        try:
+        # `--test` is a real connection test (see connection_test.py); `--test=schema`
+        # stays the SDK's. Config errors are one line each.
+        if value in {"schema", "disabled"}:
             super().cb_test(ctx, param, value)
+            return
+        config = ctx.params.get("config")
+        try:
+            tap = cls(
+                config=getattr(config, "config", None),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+            )
         except ConfigValidationError as exc:
             for error in exc.errors or [str(exc)]:
                 cls.logger.error("Config validation failed: %s", error)  # noqa: TRY400
             ctx.exit(1)
-        except VendorAPIError as exc:
-            cls.logger.error("%s", exc)  # noqa: TRY400
-            ctx.exit(1)
+        _ = tap.streams  # builds the run
+        assert tap.run is not None  # noqa: S101  # built by discover_streams
+        ctx.exit(0 if run_connection_test(tap.run, cls.logger) else 1)
 
     @classmethod
     @override
@@ -241,29 +237,8 @@ class TapBatchImport(Tap):
                 write_final_state(cls._running)
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)
-
-
-def state_file_problem(text: str) -> str | None:
-    """Check the shape of a state file before the SDK reads it.
-
-    Args:
-        text: The file's content.
-
-    Returns:
-        What is wrong with it, or None when it is usable.
-    """
-    if not text.strip():
-        return None  # an empty file is an empty state, as for a first run
-    try:
-        state = json.loads(text)
-    except ValueError as exc:
-        return f"not valid JSON ({exc})"
-    if not isinstance(state, dict):
-        return "the state must be a JSON object"
-    bookmarks = state.get("bookmarks", {})
-    if not isinstance(bookmarks, dict) or not all(isinstance(b, dict) for b in bookmarks.values()):
-        return "'bookmarks' must map stream names to objects"
-    return None
+        if cls._running is not None:
+            cls._running.finish()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,18 @@
-"""What every vendor provides the tap: settings checks, its jobs, and their status."""
+"""What every vendor provides: its settings checks, its jobs, their status, and a client."""
 
 from __future__ import annotations
 
 import abc
 import typing as t
+from functools import cached_property
 
-from tap_batchimport.client import VendorClient
-from tap_batchimport.retry import RetryPolicy
+from tap_batchimport.http.client import VendorClient
+from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.oauth import ClientCredentialsAuthenticator
+from tap_batchimport.http.rate import RateGate
+from tap_batchimport.http.retry import RetryPolicy
+from tap_batchimport.http.stats import RequestStats
+from tap_batchimport.jobs import JobRef
 from tap_batchimport.settings import (
     base_url_error,
     common_setting,
@@ -17,11 +23,14 @@ from tap_batchimport.settings import (
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     import requests
 
-    from tap_batchimport.jobs import JobRef, JobStatus
+    from tap_batchimport.http.rate import RateLimit
+    from tap_batchimport.jobs import JobStatus
+
+    ErrorReader = Callable[[requests.Response], str]
 
 
 class Vendor(abc.ABC):
@@ -31,15 +40,15 @@ class Vendor(abc.ABC):
         display_name: Name used in logs and errors.
         credential_keys: Settings that must all be set to extract this vendor.
         url_keys: Base-URL settings among them (checked for https / loopback http).
-        job_id_keys: Settings listing job ids.
-        discovers_jobs: Whether the vendor can list its jobs when none are configured.
+        job_id_keys: Settings listing job ids, and the ``job_details.source`` of each.
+        rate_limit: The vendor's documented request limit, kept by the tap itself.
     """
 
     display_name: t.ClassVar[str]
     credential_keys: t.ClassVar[tuple[str, ...]]
     url_keys: t.ClassVar[tuple[str, ...]]
-    job_id_keys: t.ClassVar[tuple[str, ...]]
-    discovers_jobs: t.ClassVar[bool] = False
+    job_id_keys: t.ClassVar[Mapping[str, str]]
+    rate_limit: t.ClassVar[RateLimit | None] = None
 
     def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
         """Bind the vendor to the tap config.
@@ -50,6 +59,14 @@ class Vendor(abc.ABC):
         """
         self.config = config
         self.logger = logger
+        #: Shared by every client and worker of this vendor.
+        self.gate = RateGate(self.rate_limit)
+        self.stats = RequestStats()
+
+    @classmethod
+    def sources(cls) -> tuple[str, ...]:
+        """The ``job_details.source`` values of this vendor's jobs."""
+        return tuple(unique(cls.job_id_keys.values()))
 
     @classmethod
     def config_errors(cls, config: Mapping[str, t.Any]) -> list[str]:
@@ -102,11 +119,66 @@ class Vendor(abc.ABC):
             )
         return distinct
 
+    def named_jobs(self, from_file: Iterable[JobRef]) -> list[JobRef]:
+        """The jobs this run's settings and job ids file name, each once, in order.
+
+        Args:
+            from_file: Every job of the job ids file (other vendors' are ignored).
+
+        Returns:
+            The settings' jobs, then the file's.
+        """
+        refs = [
+            JobRef(source, job_id)
+            for key, source in self.job_id_keys.items()
+            for job_id in self.configured_ids(key)
+        ]
+        sources = self.sources()
+        refs += [ref for ref in from_file if ref.source in sources]
+        return unique(refs)
+
+    def listed_statuses(self) -> dict[JobRef, JobStatus]:
+        """Statuses the vendor lists in one request, when it can (override).
+
+        Returns:
+            Listed jobs and their status, in the vendor's order; empty when it cannot.
+        """
+        return {}
+
+    def job_record(self, status: JobStatus, entry: Mapping[str, t.Any]) -> dict[str, t.Any]:  # noqa: ARG002
+        """The ``job_details`` record of a job (override to add what the results found).
+
+        Args:
+            status: The job's status.
+            entry: Its job ledger entry (what this and earlier runs found).
+
+        Returns:
+            The record, ``given_up`` aside.
+        """
+        return status.as_record()
+
+    @abc.abstractmethod
+    def fetch_status(self, ref: JobRef) -> JobStatus:
+        """Ask the vendor for one job's status.
+
+        Args:
+            ref: Which job.
+        """
+
+    @cached_property
+    def client(self) -> VendorClient:
+        """The HTTP client of this vendor (made on first use; shared by its workers)."""
+        return self.make_client()
+
+    @abc.abstractmethod
+    def make_client(self) -> VendorClient:
+        """Make the HTTP client (see :meth:`new_client` and :meth:`client_credentials`)."""
+
     def new_client(
         self,
         base_url: str,
         auth: Callable[[requests.PreparedRequest], requests.PreparedRequest],
-        error_detail: Callable[[requests.Response], str],
+        error_detail: ErrorReader,
         headers: Mapping[str, str] | None = None,
     ) -> VendorClient:
         """A client for this vendor with the run's retry and timeout settings.
@@ -118,7 +190,7 @@ class Vendor(abc.ABC):
             headers: Headers for every request.
 
         Returns:
-            The client.
+            The client (sharing the vendor's rate gate and counters).
         """
         return VendorClient(
             vendor=self.display_name,
@@ -132,16 +204,32 @@ class Vendor(abc.ABC):
             error_detail=error_detail,
             headers=headers or {},
             logger=self.logger,
+            gate=self.gate,
+            stats=self.stats,
         )
 
-    @abc.abstractmethod
-    def job_refs(self) -> list[JobRef]:
-        """Every job to extract: the configured ids (or, if the vendor can, discovered ones)."""
-
-    @abc.abstractmethod
-    def fetch_status(self, ref: JobRef) -> JobStatus:
-        """Ask the vendor for one job's status.
+    def client_credentials(
+        self, *, auth_url: str, token_path: str, prefix: str, error_detail: ErrorReader
+    ) -> ClientCredentialsAuthenticator:
+        """An OAuth2 client-credentials authenticator from ``<prefix>_client_id/_secret``.
 
         Args:
-            ref: Which job.
+            auth_url: Base URL of the auth host.
+            token_path: Token endpoint below it.
+            prefix: Setting prefix (``druid``, ``sailpoint``).
+            error_detail: The vendor's error-message reader.
+
+        Returns:
+            The authenticator (its token requests go through this vendor's client).
         """
+        url = auth_url.strip()
+        return ClientCredentialsAuthenticator(
+            token_endpoint=Endpoint(token_path, method="POST", envelope="access_token"),
+            auth_url=url,
+            client_id=str(self.config[f"{prefix}_client_id"]).strip(),
+            client_secret=str(self.config[f"{prefix}_client_secret"]).strip(),
+            error_detail=error_detail,
+            token_client=lambda hook, reader: self.new_client(
+                url, hook, reader, {"Accept": "application/json"}
+            ),
+        )

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import typing as t
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,10 @@ from emulator.server import VendorEmulator
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+
+#: ``job_max_pending_days`` of every test run that does not set its own.
+OLD_JOBS_STAY_PENDING_DAYS = 36500
 
 
 @dataclass
@@ -62,6 +66,9 @@ def run_tap(
     env: dict[str, str] | None = None,
 ) -> TapRun:
     """Run the tap's real CLI (``python -m tap_batchimport``) and parse its output."""
+    # The emulator's jobs were created in 2024: without a long age limit every job still
+    # processing would be given up at first sight (tests of the limit set their own).
+    config = {"job_max_pending_days": OLD_JOBS_STAY_PENDING_DAYS, **config}
     config_path = tmp_path / f"config-{os.urandom(4).hex()}.json"
     config_path.write_text(json.dumps(config))
     args = [sys.executable, "-m", "tap_batchimport", "--config", str(config_path), *extra_args]
@@ -104,3 +111,28 @@ def tap(tmp_path: Path) -> t.Callable[..., TapRun]:
         return run_tap(tmp_path, config, state, **kw)
 
     return _run
+
+
+def stream_bookmarks(state: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """The job ledger of a state seen per results stream: ``{stream: {done, progress}}``.
+
+    ``done`` lists the jobs whose rows of that stream were all written, ``progress`` the
+    resume cursor of each job being read (the previous release's per-stream layout, which
+    the tap still reads and migrates).
+    """
+    view: dict[str, dict[str, t.Any]] = defaultdict(lambda: {"done": [], "progress": {}})
+    ledger = state.get("bookmarks", {}).get("job_details", {}).get("jobs", {})
+    for entries in ledger.values():
+        for job_id, entry in entries.items():
+            for stream in entry.get("done", []):
+                view[stream]["done"].append(job_id)
+            for stream, cursor in entry.get("cursors", {}).items():
+                view[stream]["progress"][job_id] = cursor
+    for bookmarks in view.values():
+        bookmarks["done"].sort()
+    return view
+
+
+def legacy_state(bookmarks: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:
+    """A state as the previous release wrote it (per-stream ``done``/``progress``)."""
+    return {"bookmarks": bookmarks}

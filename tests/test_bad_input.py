@@ -1,4 +1,4 @@
-"""Every row of the README's bad-input table: a clear error or a safe behaviour.
+"""Every row of the bad-input table (docs/failures-and-security.md): a clear error or a safe behaviour.
 
 Config errors are checked in-process (the CLI reports the same ``ConfigValidationError``
 one line per problem, see the ``cli-*`` rows) and must come before any request.
@@ -18,7 +18,8 @@ from urllib.parse import quote
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_batchimport.tap import TapBatchImport, state_file_problem
+from tap_batchimport.state_file import state_file_problem
+from tap_batchimport.tap import TapBatchImport
 from tests import mixed_data
 
 if t.TYPE_CHECKING:
@@ -28,8 +29,8 @@ if t.TYPE_CHECKING:
     from tests.conftest import TapRun
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The bad-input table lives in the README, section "Bad input".
-DOC = ROOT / "README.md"
+#: The bad-input table lives in docs/failures-and-security.md, section "Bad input".
+DOC = ROOT / "docs" / "failures-and-security.md"
 DROP = object()  # an override that removes the setting
 
 

@@ -11,7 +11,7 @@ import requests
 
 from emulator import faults
 from emulator.druid import DruidBulk
-from tests.conftest import duplicate_keys
+from tests.conftest import duplicate_keys, legacy_state, stream_bookmarks
 
 KEYS = ("bulk_id", "id")
 RESULTS_ENDPOINT = "druid.results"
@@ -198,11 +198,12 @@ def test_unfinished_bulk_is_skipped_then_extracted_by_a_later_run(druid, tap):
     druid.dataset.druid_bulks.append(DruidBulk("B-LATE", results=rows(4, 3)))
     druid.faults.add(RESULTS_ENDPOINT, faults.status(428), times=1)
     ids = ["B-LATE", "B-DONE", "B-BUSY"]
-    first = tap(config(druid, druid_bulk_ids=ids))
+    # One request at a time: the first results request (the one refused) is B-LATE's.
+    first = tap(config(druid, druid_bulk_ids=ids, max_concurrent_requests=1))
     assert first.returncode == 0, first.stderr
     assert {r["bulk_id"] for r in first.records("bulk_results")} == {"B-DONE"}
-    assert "B-BUSY" not in first.final_state["bookmarks"]["bulk_results"]["done"]
-    assert "B-LATE" not in first.final_state["bookmarks"]["bulk_results"]["done"]
+    assert "B-BUSY" not in stream_bookmarks(first.final_state)["bulk_results"]["done"]
+    assert "B-LATE" not in stream_bookmarks(first.final_state)["bulk_results"]["done"]
     assert "Traceback" not in first.stderr
 
     druid.dataset.druid_bulk("B-BUSY").status = "completed"  # finishes between runs
@@ -238,8 +239,9 @@ def test_token_expiring_mid_run_is_renewed_once(druid, tap):
     run = tap(config(druid, druid_bulk_ids=["B-DONE", "B-FAIL"]))
     assert run.returncode == 0, run.stderr
     assert emitted(run) == expected(druid)
+    # One new token for all workers; each request in flight with the old one met a 401.
     assert druid.count("druid.token") == 2
-    assert druid.count(RESULTS_ENDPOINT, status=401) == 1
+    assert 1 <= druid.count(RESULTS_ENDPOINT, status=401) <= 2
     assert_no_secrets(druid, run)
 
 
@@ -306,14 +308,17 @@ def test_discovered_bulks_and_a_second_run_with_state(druid, tap):
     }
     assert emitted(first) == expected(druid)
     state = first.final_state
-    assert sorted(state["bookmarks"]["bulk_results"]["done"]) == ["B-DONE", "B-EMPTY", "B-FAIL"]
+    assert stream_bookmarks(state)["bulk_results"]["done"] == ["B-DONE", "B-EMPTY", "B-FAIL"]
     assert len(json.dumps(state)) < 600
     druid.clear_requests()
     second = tap(config(druid), state)
     assert second.returncode == 0, second.stderr
     assert second.records("bulk_results") == []
     assert druid.count(RESULTS_ENDPOINT) == 0
-    assert len(second.records("job_details")) == 4
+    # Statuses come from the list; only the bulk still processing is reported again.
+    assert druid.count("druid.list") == 1
+    assert druid.count("druid.status") == 0
+    assert [r["job_id"] for r in second.records("job_details")] == ["B-BUSY"]
     assert_no_secrets(druid, first, second)
     for run in (first, second):
         assert "access_token" not in json.dumps(run.states)
@@ -331,13 +336,14 @@ def test_resumes_from_a_mid_bulk_cursor(druid, tap):
 
 
 def test_interrupted_run_resumes_without_losing_rows(druid, tap):
-    # The 4th results request fails for good: the run stops mid-bulk.
+    # The 4th results request fails for good: the run stops mid-bulk (one request at a
+    # time, so that request is B-DONE's 4th page).
     druid.faults.add(RESULTS_ENDPOINT, faults.status(400), on={4})
     ids = ["B-DONE", "B-FAIL"]
-    first = tap(config(druid, druid_bulk_ids=ids))
+    first = tap(config(druid, druid_bulk_ids=ids, max_concurrent_requests=1))
     assert first.returncode != 0
     assert len(error_lines(first)) == 1
-    progress = first.final_state["bookmarks"]["bulk_results"]["progress"]
+    progress = stream_bookmarks(first.final_state)["bulk_results"]["progress"]
     assert set(progress) == {"B-DONE"}
     second = tap(config(druid, druid_bulk_ids=ids), first.final_state)
     assert second.returncode == 0, second.stderr
@@ -396,10 +402,11 @@ def test_settings_from_environment_variables(druid, tap):
 @pytest.mark.parametrize("bad_cursor", [{"last": 5}, {"last": ""}, {"cursor": "x"}])
 def test_an_unusable_saved_cursor_rereads_the_bulk(druid, tap, bad_cursor):
     first = tap(config(druid))
-    state = first.final_state
-    bulk_id, *_ = state["bookmarks"]["bulk_results"]["done"]
-    state["bookmarks"]["bulk_results"]["done"].remove(bulk_id)
-    state["bookmarks"]["bulk_results"]["progress"][bulk_id] = bad_cursor
+    view = stream_bookmarks(first.final_state)
+    bulk_id, *_ = view["bulk_results"]["done"]
+    view["bulk_results"]["done"].remove(bulk_id)
+    view["bulk_results"]["progress"][bulk_id] = bad_cursor
+    state = legacy_state(view)  # the previous release's layout, which the tap migrates
     second = tap(config(druid), state)
     assert second.returncode == 0, second.stderr
     reread = [k for k in emitted(second) if k[0] == bulk_id]

@@ -10,7 +10,7 @@ import pytest
 from emulator import faults
 from emulator.fullstory import FullstoryJob
 from tests import fullstory_data
-from tests.conftest import duplicate_keys
+from tests.conftest import duplicate_keys, stream_bookmarks
 
 STREAMS = {
     "imported_users": ("users", "imports"),
@@ -98,7 +98,9 @@ def test_second_run_with_state_emits_no_result_rows_and_requests_no_results(fs, 
     second = tap(fullstory_data.config(fs), state)
     assert second.returncode == 0, second.stderr
     assert second.result_records() == {}
-    assert len(second.records("job_details")) == 6
+    # Only the job still processing is reported again; settled jobs cost no request.
+    assert [r["job_id"] for r in second.records("job_details")] == ["U-BUSY"]
+    assert {r.job_id for r in fs.requests} == {"U-BUSY"}
     results_requests = [
         r for r in fs.requests if r.endpoint in {"fullstory.imports", "fullstory.errors"}
     ]
@@ -155,7 +157,7 @@ def test_still_processing_after_timeout_moves_on_without_error(emulator, tap):
     run = tap(config)
     assert run.returncode == 0, run.stderr
     assert run.result_records() == {}
-    assert run.final_state["bookmarks"]["imported_users"]["done"] == []
+    assert stream_bookmarks(run.final_state)["imported_users"]["done"] == []
     assert emulator.count("fullstory.status") >= 2  # it polled
 
 
@@ -184,10 +186,12 @@ def test_pagination_edges_end_cleanly(emulator, tap, edge):
 def test_a_state_follows_every_page_and_resuming_reemits_at_most_one_page(fs, tap):
     config = fullstory_data.config(fs)
     full = tap(config)
-    mid_job = [s for s in full.states if s["bookmarks"].get("imported_users", {}).get("progress")]
+    mid_job = [
+        s for s in full.states if stream_bookmarks(s).get("imported_users", {}).get("progress")
+    ]
     assert len(mid_job) >= 2 + 4  # U-DONE: 3 pages, U-PART: 5 pages
     interrupted_state = mid_job[1]  # after U-DONE's second page
-    cursor = interrupted_state["bookmarks"]["imported_users"]["progress"]["U-DONE"]
+    cursor = stream_bookmarks(interrupted_state)["imported_users"]["progress"]["U-DONE"]
     assert cursor["row"] == 200
     resumed = tap(config, interrupted_state)
     assert resumed.returncode == 0, resumed.stderr
@@ -204,10 +208,13 @@ def test_resume_with_an_expired_page_token_rereads_and_skips(fs, tap):
     state = next(
         s
         for s in full.states
-        if "U-DONE" in s["bookmarks"].get("imported_users", {}).get("progress", {})
+        if "U-DONE" in stream_bookmarks(s).get("imported_users", {}).get("progress", {})
     )
     # A token from an earlier session that the API no longer accepts (it answers 400).
-    state["bookmarks"]["imported_users"]["progress"]["U-DONE"]["page_token"] = "c3RhbGUtdG9rZW4="
+    ledger = state["bookmarks"]["job_details"]["jobs"]
+    ledger["fullstory_users"]["U-DONE"]["cursors"]["imported_users"]["page_token"] = (
+        "c3RhbGUtdG9rZW4="
+    )
     resumed = tap(config, state)
     assert resumed.returncode == 0, resumed.stderr
     rows = emitted_rows(resumed, "imported_users")
@@ -231,9 +238,12 @@ def test_rate_limit_waits_at_least_retry_after(fs, tap):
     fs.faults.add("fullstory.errors", faults.status(429, retry_after="2"), on={1})
     run = tap(fullstory_data.config(fs))
     assert run.returncode == 0, run.stderr
-    calls = [r for r in fs.requests if r.endpoint == "fullstory.errors"]
-    assert calls[0].status == 429
-    assert calls[1].time - calls[0].time >= 2.0
+    (limited,) = [r for r in fs.requests if r.status == 429]
+    retry = next(r for r in fs.requests if r.path == limited.path and r.time > limited.time)
+    assert retry.time - limited.time >= 2.0
+    # Every worker paused too: nothing left during the wait but requests already in flight.
+    during = [r for r in fs.requests if 0.2 < r.time - limited.time < 2.0]
+    assert during == []
     assert emitted_rows(run, "user_import_errors") == expected_rows(fs, "user_import_errors")
     assert "waiting" in run.stderr and "rate limit" in run.stderr
 

@@ -28,6 +28,7 @@ import pytest
 
 from emulator import faults
 from tests import mixed_data
+from tests.conftest import stream_bookmarks
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,13 +137,13 @@ def test_sigterm_during_a_stalled_page_flushes_the_buffered_records_first(
     stall = emu.faults.add("druid.results", faults.stall(STUCK_SECONDS), on={6})
     first = interrupt(
         tmp_path,
-        mixed_data.config(emu),
+        mixed_data.config(emu, max_concurrent_requests=1),  # request 6 is B2's first page
         signal.SIGTERM,
         lambda *_: stall.fired == 1,
     )
     assert_stopped_cleanly(first, signal.SIGTERM)
     assert first.count("bulk_results") == 23  # every B1 row, none of B2
-    bookmarks = first.final_state["bookmarks"]["bulk_results"]
+    bookmarks = stream_bookmarks(first.final_state)["bulk_results"]
     assert bookmarks["done"] == ["B1"]
     assert bookmarks["progress"] == {}
     # What was still buffered went out between the last STATE and the final one: B1's
@@ -162,14 +163,14 @@ def test_sigterm_during_a_retry_after_wait_exits_at_once(
     emu.faults.add("fullstory.imports", faults.status(429, retry_after=str(STUCK_SECONDS)), on={2})
     first = interrupt(
         tmp_path,
-        mixed_data.config(emu),
+        mixed_data.config(emu, max_concurrent_requests=1),  # request 2 is E1's second page
         signal.SIGTERM,
         lambda _, stderr: "for Fullstory rate limit" in stderr,
     )
     assert_stopped_cleanly(first, signal.SIGTERM)
     assert f"Fullstory rate limit (Retry-After: {STUCK_SECONDS} s)" in first.stderr
     assert first.count("imported_events") == 10  # the first page
-    progress = first.final_state["bookmarks"]["imported_events"]["progress"]
+    progress = stream_bookmarks(first.final_state)["imported_events"]["progress"]
     assert progress["E1"]["row"] == 10
     resume(emu, tap, first)
 
@@ -203,5 +204,5 @@ def test_a_signal_before_any_record_leaves_nothing_bookmarked(
     )
     assert_stopped_cleanly(first, signal.SIGTERM)
     assert first.count("bulk_results") == 0
-    bookmarks = first.final_state["bookmarks"]
+    bookmarks = stream_bookmarks(first.final_state)
     assert all(not b.get("done") and not b.get("progress") for b in bookmarks.values())

@@ -114,7 +114,7 @@ def test_capabilities_and_setting_groups_match_the_tap(
 ) -> None:
     definition = hub if where == "hub" else extractor
     assert definition["capabilities"] == [str(c) for c in TapBatchImport.capabilities]
-    groups = [list(vendor.credential_keys) for vendor in VENDOR_TYPES.values()]
+    groups = [list(vendor.credential_keys) for vendor in VENDOR_TYPES]
     assert definition["settings_group_validation"] == groups
     names = {s["name"] for s in definition["settings"]}
     assert {name for group in groups for name in group} <= names

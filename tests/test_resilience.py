@@ -34,10 +34,11 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from emulator import faults
 from emulator.server import VendorEmulator
-from tap_batchimport.client import Endpoint, VendorClient
-from tap_batchimport.retry import RetryBudget, RetryPolicy, parse_retry_after
+from tap_batchimport.http.client import VendorClient
+from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.retry import RetryBudget, RetryPolicy, parse_retry_after
 from tests import mixed_data
-from tests.conftest import run_tap
+from tests.conftest import run_tap, stream_bookmarks
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -48,6 +49,9 @@ if t.TYPE_CHECKING:
 
 #: Every run: stalls are cut at 1 s; a failing request gives up within 30 s of waiting.
 FAST: dict[str, t.Any] = {"request_timeout_seconds": 1, "retry_max_wait_seconds": 30}
+#: The one-fault tests hit "the n-th request of an endpoint", which names one page only
+#: when requests go one at a time; the storm runs with 8 workers.
+ONE_AT_A_TIME: dict[str, t.Any] = {**FAST, "max_concurrent_requests": 1}
 #: A stall outlasts the read timeout, then the emulator answers (too late).
 STALL_SECONDS = 2.0
 
@@ -232,7 +236,7 @@ def test_a_transient_fault_is_survived_with_every_row_exactly_once(
 ) -> None:
     rules = [emu.faults.add(endpoint, kind.make(), on={2}) for endpoint in kind.transient_on]
     headers = {rule.endpoint: rule.fault.retry_after or "" for rule in rules}
-    run = tap(mixed_data.config(emu, **FAST))
+    run = tap(mixed_data.config(emu, **ONE_AT_A_TIME))
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert mixed_data.emitted_once(run.messages) == mixed_data.expected(emu)
@@ -257,7 +261,7 @@ def test_a_lasting_fault_fails_clearly_and_a_rerun_resumes_at_the_failed_page(
 ) -> None:
     endpoint = kind.persistent_on
     rule = emu.faults.add(endpoint, kind.make(), on=set(range(2, 1000)))
-    config = mixed_data.config(emu, retry_max_attempts=2, **FAST)
+    config = mixed_data.config(emu, retry_max_attempts=2, **ONE_AT_A_TIME)
     first = tap(config)
 
     assert first.returncode == 1, first.stderr
@@ -274,7 +278,7 @@ def test_a_lasting_fault_fails_clearly_and_a_rerun_resumes_at_the_failed_page(
     assert first.messages[-1]["type"] == "STATE"
 
     # The final STATE points at the page that failed (each job's 2nd request).
-    bookmarks = first.final_state["bookmarks"]
+    bookmarks = stream_bookmarks(first.final_state)
     if endpoint == "druid.results":
         cursor = bookmarks["bulk_results"]["progress"]["B1"]
         assert cursor == {"last": emu.dataset.druid_bulk("B1").results[4]["id"]}
@@ -296,7 +300,7 @@ def test_a_truncated_page_then_a_lasting_failure_resumes_at_that_page(
     # E1's second page comes back cut in half, then its retries keep failing.
     emu.faults.add(FS, faults.truncated_json(), on={2})
     emu.faults.add(FS, faults.status(503), on=set(range(3, 1000)))
-    config = mixed_data.config(emu, retry_max_attempts=2, **FAST)
+    config = mixed_data.config(emu, retry_max_attempts=2, **ONE_AT_A_TIME)
     first = tap(config)
     assert first.returncode == 1
     (line,) = error_lines(first)
@@ -304,7 +308,7 @@ def test_a_truncated_page_then_a_lasting_failure_resumes_at_that_page(
     assert_nothing_half_parsed(emu, first)
     assert len(first.records("imported_events")) == 10  # page 1 only, nothing of page 2
     assert first.messages[-1]["type"] == "STATE"
-    cursor = first.final_state["bookmarks"]["imported_events"]["progress"]["E1"]
+    cursor = stream_bookmarks(first.final_state)["imported_events"]["progress"]["E1"]
     assert cursor["row"] == 10
     page_two = [r for r in emu.requests if r.endpoint == FS][1]
     assert cursor["page_token"] == page_two.query["page_token"]  # the page that broke
@@ -346,7 +350,7 @@ def test_a_storm_of_every_fault_class_at_once(
     rules = [emu.faults.add(endpoint, fault, on=on) for endpoint, fault, on in storm]
     retry_after = {r.endpoint: r.fault.retry_after for r in rules if r.fault.retry_after}
     started = time.monotonic()
-    run = tap(mixed_data.config(emu, **FAST))
+    run = tap(mixed_data.config(emu, **FAST, max_concurrent_requests=8))
     took = time.monotonic() - started
 
     assert run.returncode == 0, run.stderr
@@ -367,7 +371,7 @@ def test_a_storm_of_every_fault_class_at_once(
     assert took < 45
     # And the STATE is the one a clean run ends with: nothing left to resume.
     for stream in mixed_data.KEYS:
-        assert run.final_state["bookmarks"][stream]["progress"] == {}, stream
+        assert stream_bookmarks(run.final_state)[stream]["progress"] == {}, stream
 
 
 # Retry limits: tries, total wait, Retry-After beyond the cap.
@@ -379,6 +383,7 @@ def test_retry_after_beyond_the_cap_fails_at_once_naming_the_setting(
     # SailPoint route back-offs reach 1200 s; the default cap is 300 s.
     emu.faults.add("sailpoint.download", faults.status(429, retry_after="1200"), on={1})
     config = {k: v for k, v in mixed_data.config(emu).items() if not k.startswith("retry_")}
+    config["max_concurrent_requests"] = 1  # so the one request is S1's, not also S2's
     started = time.monotonic()
     run = tap(config)
     assert time.monotonic() - started < 10
@@ -395,7 +400,11 @@ def test_total_wait_per_request_is_capped(emu: VendorEmulator, tap: Callable[...
     # Tries are plenty; the 3 s of waiting allowed runs out first.
     emu.faults.add("druid.results", faults.status(503))
     started = time.monotonic()
-    run = tap(mixed_data.config(emu, retry_max_attempts=50, retry_max_wait_seconds=3))
+    run = tap(
+        mixed_data.config(
+            emu, retry_max_attempts=50, retry_max_wait_seconds=3, max_concurrent_requests=1
+        )
+    )
     took = time.monotonic() - started
     assert run.returncode == 1
     (line,) = error_lines(run)
@@ -428,7 +437,7 @@ def test_rate_limit_waits_are_logged_once_if_short_always_if_long(
     for retry_after, wait in (("2", 2.05), ("3", 3.1), ("600", 600.4), ("4", 4.2), ("60", 60.5)):
         answer.headers["Retry-After"] = retry_after
         exc = RetriableAPIError("429", answer)
-        client._log_backoff(endpoint, {"exception": exc, "wait": wait, "tries": 1})
+        client._on_backoff(endpoint, {"exception": exc, "wait": wait, "tries": 1})
     loud = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert loud == [
         f"waiting {n} s for SailPoint rate limit (Retry-After: {n} s) on GET {endpoint.path}"

@@ -12,12 +12,11 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from emulator import faults
 from emulator.sailpoint import SailpointJob
-from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.sailpoint.errors import describe_error_body
 from tap_batchimport.sailpoint.results import flatten, object_type_map
 from tap_batchimport.sailpoint.vendor import SailpointVendor
 from tap_batchimport.tap import TapBatchImport
-from tests.conftest import duplicate_keys
+from tests.conftest import duplicate_keys, stream_bookmarks
 
 KEYS = ("job_id", "object_type", "category", "position")
 LISTS = {"infos": "info", "warnings": "warning", "errors": "error"}
@@ -167,10 +166,10 @@ def test_every_message_and_object_once_and_a_rerun_emits_nothing(emulator, tap):
         jsonschema.validate(record, schema["schema"])
     for record in run.records("job_details"):
         jsonschema.validate(record, run.schema("job_details")["schema"])
-    assert run.final_state["bookmarks"]["config_import_results"]["done"] == [
+    assert stream_bookmarks(run.final_state)["config_import_results"]["done"] == [
+        "BIG",
         "FLAT",
         "NESTED",
-        "BIG",
     ]
     assert emulator.count("sailpoint.download") == 3
 
@@ -178,8 +177,8 @@ def test_every_message_and_object_once_and_a_rerun_emits_nothing(emulator, tap):
     again = tap(config(emulator, ["FLAT", "NESTED", "BIG"]), run.final_state)
     assert again.returncode == 0, again.stderr
     assert again.result_records() == {}
-    assert emulator.count("sailpoint.download") == 0
-    assert set(details_of(again)) == {"FLAT", "NESTED", "BIG"}
+    assert emulator.requests == []  # settled: no status request, no job_details record
+    assert details_of(again) == {}
 
 
 def test_every_status(emulator, tap):
@@ -217,7 +216,9 @@ def test_every_status(emulator, tap):
     assert ok["vendor_status"]["jobId"] == "OK"
     assert {r["job_id"] for r in run.records("config_import_results")} == {"OK"}
     assert {r.job_id for r in emulator.requests if r.endpoint == "sailpoint.download"} == {"OK"}
-    assert run.final_state["bookmarks"]["config_import_results"]["done"] == ["OK"]
+    # Every finished job is settled (nothing to download but OK's); PAUSED stays pending.
+    done = stream_bookmarks(run.final_state)["config_import_results"]["done"]
+    assert done == sorted(k for k, d in details.items() if d["is_finished"])
 
 
 def test_unfinished_job_is_polled_then_extracted_by_a_later_run(emulator, tap):
@@ -229,7 +230,7 @@ def test_unfinished_job_is_polled_then_extracted_by_a_later_run(emulator, tap):
     assert first.returncode == 0, first.stderr
     assert {r["job_id"] for r in first.records("config_import_results")} == {"SLOW"}
     assert details_of(first)["LATER"]["status"] == "IN_PROGRESS"
-    assert first.final_state["bookmarks"]["config_import_results"]["done"] == ["SLOW"]
+    assert stream_bookmarks(first.final_state)["config_import_results"]["done"] == ["SLOW"]
     emulator.dataset.sailpoint_job("LATER").processing_polls = 0  # it finishes between runs
     emulator.clear_requests()
     second = tap(config(emulator, ["SLOW", "LATER"]), first.final_state)
@@ -260,13 +261,13 @@ def test_download_gone_is_a_warning_shown_in_job_details(emulator, tap):
         **expected("OLD", NESTED["results"]["results"]),
     }
     # Done, so the gone result is not asked for again.
-    assert run.final_state["bookmarks"]["config_import_results"]["done"] == ids
+    assert stream_bookmarks(run.final_state)["config_import_results"]["done"] == sorted(ids)
     emulator.clear_requests()
     again = tap(config(emulator, ids), run.final_state)
     assert again.returncode == 0, again.stderr
-    assert emulator.count("sailpoint.download") == 0
-    expired = {k: d["result_expired"] for k, d in details_of(again).items()}
-    assert expired == {"GONE": True, "OK": False, "OLD": True}  # OLD's expiration has passed
+    # Settled: no request and no new job_details record.
+    assert emulator.requests == []
+    assert details_of(again) == {}
 
 
 def test_forbidden_fails_with_one_clear_line(emulator, tap):
@@ -443,13 +444,18 @@ def test_error_bodies_are_described_in_one_line():
 
 
 def test_token_is_reused_until_shortly_before_it_expires():
-    vendor = SailpointVendor({"sailpoint_api_url": "https://x.invalid"}, logging.getLogger("test"))
-    auth = ClientCredentialsAuthenticator(
-        vendor,
+    vendor = SailpointVendor(
+        {
+            "sailpoint_api_url": "https://x.invalid",
+            "sailpoint_client_id": "i",
+            "sailpoint_client_secret": "s",
+        },
+        logging.getLogger("test"),
+    )
+    auth = vendor.client_credentials(
         auth_url="https://x.invalid",
         token_path="/oauth/token",
-        client_id="i",
-        client_secret="s",
+        prefix="sailpoint",
         error_detail=lambda r: "",
     )
     assert not auth.is_token_valid()

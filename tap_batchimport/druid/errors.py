@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_batchimport.client import json_error_detail
+from tap_batchimport.http.error_bodies import json_error_detail
 
 if t.TYPE_CHECKING:
     import requests

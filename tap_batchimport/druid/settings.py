@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_batchimport.settings import client_credentials_settings
+
 #: Largest page DruID is asked for (``limit``).
 MAX_PAGE_SIZE = 1000
 
@@ -28,20 +30,12 @@ DRUID_SETTINGS = th.PropertiesList(
         ),
         examples=["https://auth.example.com"],
     ),
-    th.Property(
-        "druid_client_id",
-        th.StringType,
-        title="DruID client id",
-        description="OAuth2 client id of a client allowed the client_credentials grant.",
-        examples=["my-etl-client"],
-    ),
-    th.Property(
-        "druid_client_secret",
-        th.StringType,
-        secret=True,
-        title="DruID client secret",
-        description="OAuth2 client secret of that client.",
-        examples=["s3cr3t..."],
+    *client_credentials_settings(
+        "druid",
+        "DruID",
+        id_description="OAuth2 client id of a client allowed the client_credentials grant.",
+        secret_description="OAuth2 client secret of that client.",  # noqa: S106
+        id_example="my-etl-client",
     ),
     th.Property(
         "druid_bulk_ids",

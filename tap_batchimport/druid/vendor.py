@@ -6,16 +6,18 @@ import datetime as dt
 import sys
 import typing as t
 
-from tap_batchimport.client import Endpoint, VendorClient
 from tap_batchimport.druid.errors import error_detail
+from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.jobs import JobRef, JobStatus
-from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.vendor import Vendor
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from tap_batchimport.http.client import VendorClient
 
 #: ``job_details.source`` of every DruID bulk.
 SOURCE = "druid"
@@ -30,6 +32,7 @@ RESULTS = Endpoint(BULK + "/{bulk_id}/results", envelope="content")
 
 #: DruID refuses requests without these, even on GET.
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+NOT_FOUND = 404
 
 #: Count fields a status may carry (unconfirmed by DruID's docs, so several spellings).
 _ERROR_COUNT_KEYS = ("errors", "failed", "failedCount", "errorCount")
@@ -69,69 +72,75 @@ def as_timestamp(value: t.Any) -> str | None:  # noqa: ANN401
 
 
 class DruidVendor(Vendor):
-    """DruID bulk user API (``/activityid/v1/user/bulk``)."""
+    """DruID bulk user API (``/activityid/v1/user/bulk``).
+
+    With ``druid_bulk_ids`` empty, the list endpoint names the bulks and gives their
+    status in one request, so no bulk costs a status request of its own.
+    """
 
     display_name = "DruID"
     credential_keys = ("druid_api_url", "druid_auth_url", "druid_client_id", "druid_client_secret")
     url_keys = ("druid_api_url", "druid_auth_url")
-    job_id_keys = ("druid_bulk_ids",)
-    discovers_jobs = True
-
-    @property
-    def client(self) -> VendorClient:
-        """The HTTP client of the graph host (created on first use)."""
-        if getattr(self, "_client", None) is None:
-            auth = ClientCredentialsAuthenticator(
-                self,
-                auth_url=str(self.config["druid_auth_url"]).strip(),
-                token_path="/oauth2/token",  # noqa: S106  (a path, not a secret)
-                client_id=str(self.config["druid_client_id"]).strip(),
-                client_secret=str(self.config["druid_client_secret"]).strip(),
-                error_detail=error_detail,
-            )
-            self._client = self.new_client(
-                base_url=str(self.config["druid_api_url"]),
-                auth=auth,
-                error_detail=auth.redacting(error_detail),
-                headers=JSON_HEADERS,
-            )
-        return self._client
+    job_id_keys: t.ClassVar = {"druid_bulk_ids": SOURCE}
 
     @override
-    def job_refs(self) -> list[JobRef]:
-        ids = self.configured_ids("druid_bulk_ids")
-        if not ids:
-            ids = self.discover_bulk_ids()
-        return [JobRef(SOURCE, bulk_id) for bulk_id in ids]
+    def make_client(self) -> VendorClient:
+        auth = self.client_credentials(
+            auth_url=str(self.config["druid_auth_url"]),
+            token_path="/oauth2/token",  # noqa: S106  (a path, not a secret)
+            prefix="druid",
+            error_detail=error_detail,
+        )
+        return self.new_client(
+            base_url=str(self.config["druid_api_url"]),
+            auth=auth,
+            error_detail=auth.redacting(error_detail),
+            headers=JSON_HEADERS,
+        )
 
-    def discover_bulk_ids(self) -> list[str]:
-        """Every bulk the list endpoint knows (used when ``druid_bulk_ids`` is empty).
+    @property
+    def discovers(self) -> bool:
+        """Whether bulks come from the list endpoint (``druid_bulk_ids`` is empty)."""
+        return not self.config.get("druid_bulk_ids")
 
-        Returns:
-            Bulk ids in the order DruID lists them, each once.
-        """
+    @override
+    def listed_statuses(self) -> dict[JobRef, JobStatus]:
+        if not self.discovers:
+            return {}
         content = self.client.request(LIST).payload["content"]
         if isinstance(content, dict):  # tolerate a paged shape: {results: [...]}
             content = content.get("results") or content.get("content") or []
-        entries = content if isinstance(content, list) else []
-        ids = [
-            str(entry["bulkId"])
-            for entry in entries
-            if isinstance(entry, dict) and entry.get("bulkId") not in (None, "")
-        ]
-        ids = list(dict.fromkeys(ids))
-        self.logger.info("DruID: druid_bulk_ids is empty; discovered %d bulk(s)", len(ids))
-        return ids
+        statuses: dict[JobRef, JobStatus] = {}
+        for entry in content if isinstance(content, list) else ():
+            if isinstance(entry, dict) and entry.get("bulkId") not in (None, ""):
+                ref = JobRef(SOURCE, str(entry["bulkId"]))
+                statuses.setdefault(ref, self.status_of(ref, entry, {"content": entry}))
+        self.logger.info("DruID: druid_bulk_ids is empty; the list names %d bulk(s)", len(statuses))
+        return statuses
 
     @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
-            STATUS, path_params={"bulk_id": ref.job_id}, pass_statuses=(404,)
+            STATUS, path_params={"bulk_id": ref.job_id}, pass_statuses=(NOT_FOUND,)
         )
-        if answer.status == 404:  # noqa: PLR2004
-            return JobStatus.not_found(ref)
+        if answer.status == NOT_FOUND:
+            return JobStatus.of_unknown_job(ref)
         body: dict[str, t.Any] = answer.payload
         content = body["content"] if isinstance(body["content"], dict) else {}
+        return self.status_of(ref, content, body)
+
+    @staticmethod
+    def status_of(ref: JobRef, content: dict[str, t.Any], body: dict[str, t.Any]) -> JobStatus:
+        """Map a bulk's status (a status answer's ``content``, or a list entry).
+
+        Args:
+            ref: Which bulk.
+            content: ``{bulkId, status, createdOn, updatedOn, ...counts}``.
+            body: The answer as received (``vendor_status``).
+
+        Returns:
+            Its status.
+        """
         status = str(content.get("status") or "unknown")
         # Unknown statuses are tolerated and treated as not finished: polled, never read.
         is_finished = status.lower() in FINAL_STATUSES

@@ -7,7 +7,8 @@ import typing as t
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
-from tap_batchimport.client import Endpoint, VendorClient, json_error_detail
+from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.error_bodies import json_error_detail
 from tap_batchimport.jobs import JobRef, JobStatus
 from tap_batchimport.vendor import Vendor
 
@@ -15,6 +16,9 @@ if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from tap_batchimport.http.client import VendorClient
 
 USERS = "fullstory_users"
 EVENTS = "fullstory_events"
@@ -28,6 +32,7 @@ FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
 STATUS = {
     src: Endpoint(f"/v2/{kind}/batch/{{job_id}}", envelope="job") for src, kind in KIND.items()
 }
+NOT_FOUND = 404
 
 
 def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
@@ -43,38 +48,29 @@ class FullstoryVendor(Vendor):
     display_name = "Fullstory"
     credential_keys = ("fullstory_api_key",)
     url_keys = ("fullstory_api_url",)
-    job_id_keys = ("fullstory_user_import_job_ids", "fullstory_event_import_job_ids")
-
-    @property
-    def client(self) -> VendorClient:
-        """The HTTP client (created on first use)."""
-        if getattr(self, "_client", None) is None:
-            key = str(self.config["fullstory_api_key"]).strip()
-            self._client = self.new_client(
-                base_url=self.config.get("fullstory_api_url") or "https://api.fullstory.com",
-                # Fullstory takes the key as is, not base64-encoded.
-                auth=APIKeyAuthenticator(key="Authorization", value=f"Basic {key}"),
-                error_detail=lambda r: json_error_detail(r, ("message", "code")),
-                headers={"Accept": "application/json"},
-            )
-        return self._client
+    job_id_keys: t.ClassVar = {
+        "fullstory_user_import_job_ids": USERS,
+        "fullstory_event_import_job_ids": EVENTS,
+    }
 
     @override
-    def job_refs(self) -> list[JobRef]:
-        return [
-            JobRef(USERS, job_id) for job_id in self.configured_ids("fullstory_user_import_job_ids")
-        ] + [
-            JobRef(EVENTS, job_id)
-            for job_id in self.configured_ids("fullstory_event_import_job_ids")
-        ]
+    def make_client(self) -> VendorClient:
+        key = str(self.config["fullstory_api_key"]).strip()
+        return self.new_client(
+            base_url=self.config.get("fullstory_api_url") or "https://api.fullstory.com",
+            # Fullstory takes the key as is, not base64-encoded.
+            auth=APIKeyAuthenticator(key="Authorization", value=f"Basic {key}"),
+            error_detail=lambda r: json_error_detail(r, ("message", "code")),
+            headers={"Accept": "application/json"},
+        )
 
     @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
-            STATUS[ref.source], path_params={"job_id": ref.job_id}, pass_statuses=(404,)
+            STATUS[ref.source], path_params={"job_id": ref.job_id}, pass_statuses=(NOT_FOUND,)
         )
-        if answer.status == 404:  # noqa: PLR2004
-            return JobStatus.not_found(ref)
+        if answer.status == NOT_FOUND:
+            return JobStatus.of_unknown_job(ref)
         body: dict[str, t.Any] = answer.payload if isinstance(answer.payload, dict) else {}
         job: dict[str, t.Any] = body["job"] if isinstance(body.get("job"), dict) else {}
         status = str(job.get("status") or "UNKNOWN")

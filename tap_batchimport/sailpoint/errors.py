@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-import msgspec
+from tap_batchimport.http.error_bodies import decoded_body, one_line
 
 if t.TYPE_CHECKING:
     import requests
-
-#: Longest vendor message kept in an error line.
-MAX_DETAIL_CHARS = 300
-
-_decode = msgspec.json.Decoder().decode
 
 
 def _texts(items: t.Any) -> list[str]:  # noqa: ANN401
@@ -71,9 +66,5 @@ def error_detail(response: requests.Response) -> str:
         One line (at most 300 characters): ``detailCode``, message texts and tracking id,
         or the 401/429 message, or the HTTP reason phrase.
     """
-    try:
-        body = _decode(response.content) if response.content else None
-    except msgspec.DecodeError:
-        body = None
-    text = describe_error_body(body) or response.reason or "no message"
-    return " ".join(str(text).split())[:MAX_DETAIL_CHARS]
+    text = describe_error_body(decoded_body(response)) or response.reason or "no message"
+    return one_line(text)

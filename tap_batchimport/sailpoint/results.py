@@ -19,6 +19,15 @@ MESSAGE_LISTS = {"infos": "info", "warnings": "warning", "errors": "error"}
 IMPORTED_OBJECTS = "importedObjects"
 IMPORTED_OBJECT = "imported_object"
 RESULT_LISTS = (*MESSAGE_LISTS, IMPORTED_OBJECTS)
+#: Fields of a message or an imported object (null in the other kind of record).
+FIELDS = (
+    "key",
+    "text",
+    "details",
+    "imported_object_type",
+    "imported_object_id",
+    "imported_object_name",
+)
 
 
 class MalformedResultError(ValueError):
@@ -105,37 +114,38 @@ def flatten(job_id: str, document: dict[str, t.Any]) -> Iterator[dict[str, t.Any
 def _records(
     job_id: str, export_job_id: str | None, types: dict[str, t.Any]
 ) -> Iterator[dict[str, t.Any]]:
+    def record(object_type: str, category: str, position: int, **fields: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+        return {
+            "job_id": job_id,
+            "export_job_id": export_job_id,
+            "object_type": object_type,
+            "category": category,
+            "position": position,
+            **dict.fromkeys(FIELDS, None),
+            **fields,
+        }
+
     for object_type, entry in types.items():
         if not isinstance(entry, dict):
             continue
         for name, category in MESSAGE_LISTS.items():
             for position, item in enumerate(_as_list(entry, name)):
                 message = item if isinstance(item, dict) else {"text": item}
-                yield {
-                    "job_id": job_id,
-                    "export_job_id": export_job_id,
-                    "object_type": object_type,
-                    "category": category,
-                    "position": position,
-                    "key": as_text(message.get("key")),
-                    "text": as_text(message.get("text")),
-                    "details": _details(message),
-                    "imported_object_type": None,
-                    "imported_object_id": None,
-                    "imported_object_name": None,
-                }
+                yield record(
+                    object_type,
+                    category,
+                    position,
+                    key=as_text(message.get("key")),
+                    text=as_text(message.get("text")),
+                    details=_details(message),
+                )
         for position, item in enumerate(_as_list(entry, IMPORTED_OBJECTS)):
             imported = item if isinstance(item, dict) else {"id": item}
-            yield {
-                "job_id": job_id,
-                "export_job_id": export_job_id,
-                "object_type": object_type,
-                "category": IMPORTED_OBJECT,
-                "position": position,
-                "key": None,
-                "text": None,
-                "details": None,
-                "imported_object_type": as_text(imported.get("type")),
-                "imported_object_id": as_text(imported.get("id")),
-                "imported_object_name": as_text(imported.get("name")),
-            }
+            yield record(
+                object_type,
+                IMPORTED_OBJECT,
+                position,
+                imported_object_type=as_text(imported.get("type")),
+                imported_object_id=as_text(imported.get("id")),
+                imported_object_name=as_text(imported.get("name")),
+            )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_batchimport.settings import client_credentials_settings
+
 #: API versions that serve ``/sp-config/import`` (``v3`` does not).
 API_VERSIONS = ("beta", "v2024", "v2025", "v2026")
 DEFAULT_API_VERSION = "v2025"
@@ -31,23 +33,17 @@ SAILPOINT_SETTINGS = th.PropertiesList(
         ),
         examples=["v2025", "beta"],
     ),
-    th.Property(
-        "sailpoint_client_id",
-        th.StringType,
-        title="SailPoint client id",
-        description=(
+    *client_credentials_settings(
+        "sailpoint",
+        "SailPoint",
+        id_description=(
             "Client id of a personal access token (PAT) of an ORG_ADMIN user with scope "
             "sp:config:manage (Preferences > Personal Access Tokens)."
         ),
-        examples=["2c9180835d2e5168015d32f890ca1581"],
-    ),
-    th.Property(
-        "sailpoint_client_secret",
-        th.StringType,
-        secret=True,
-        title="SailPoint client secret",
-        description="Secret of that personal access token (shown once, when it is created).",
-        examples=["0123456789abcdef0123456789abcdef..."],
+        secret_description=(  # noqa: S106  (a description, not a secret)
+            "Secret of that personal access token (shown once, when it is created)."
+        ),
+        id_example="2c9180835d2e5168015d32f890ca1581",
     ),
     th.Property(
         "sailpoint_import_job_ids",

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import typing as t
 
-from tap_batchimport.client import Endpoint, VendorClient
+from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.rate import RateLimit
 from tap_batchimport.jobs import JobRef, JobStatus
-from tap_batchimport.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.sailpoint.errors import error_detail
 from tap_batchimport.sailpoint.settings import DEFAULT_API_VERSION
-from tap_batchimport.sailpoint.values import as_text, parse_timestamp
+from tap_batchimport.sailpoint.values import as_text
+from tap_batchimport.timestamps import parse_timestamp, utc_now
 from tap_batchimport.vendor import Vendor
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tap_batchimport.http.client import VendorClient
 
 SOURCE = "sailpoint"
 
@@ -27,6 +32,7 @@ COMPLETE = "COMPLETE"
 FINAL_STATUSES = frozenset({COMPLETE, "CANCELLED", "FAILED"})
 #: Statuses of a job still queued or running, whatever else the body says.
 RUNNING_STATUSES = frozenset({"NOT_STARTED", "IN_PROGRESS"})
+NOT_FOUND = 404
 
 
 class SailpointVendor(Vendor):
@@ -35,7 +41,9 @@ class SailpointVendor(Vendor):
     display_name = "SailPoint"
     credential_keys = ("sailpoint_api_url", "sailpoint_client_id", "sailpoint_client_secret")
     url_keys = ("sailpoint_api_url",)
-    job_id_keys = ("sailpoint_import_job_ids",)
+    job_id_keys: t.ClassVar = {"sailpoint_import_job_ids": SOURCE}
+    #: Documented: 100 requests per 10 s per client id, across the whole API gateway.
+    rate_limit = RateLimit(requests=100, per_seconds=10.0)
 
     @property
     def api_version(self) -> str:
@@ -54,40 +62,29 @@ class SailpointVendor(Vendor):
             f"/{self.api_version}/sp-config/import/{{job_id}}/download", envelope="results"
         )
 
-    @property
-    def client(self) -> VendorClient:
-        """The HTTP client (created on first use; the token on first request)."""
-        if getattr(self, "_client", None) is None:
-            base_url = str(self.config["sailpoint_api_url"]).strip()
-            auth = ClientCredentialsAuthenticator(
-                self,
-                auth_url=base_url,
-                token_path="/oauth/token",  # noqa: S106  (a path, not a secret)
-                client_id=str(self.config["sailpoint_client_id"]).strip(),
-                client_secret=str(self.config["sailpoint_client_secret"]).strip(),
-                error_detail=error_detail,
-            )
-            self._client = self.new_client(
-                base_url=base_url,
-                auth=auth,
-                error_detail=auth.redacting(error_detail),
-                headers={"Accept": "application/json"},
-            )
-        return self._client
-
     @override
-    def job_refs(self) -> list[JobRef]:
-        return [
-            JobRef(SOURCE, job_id) for job_id in self.configured_ids("sailpoint_import_job_ids")
-        ]
+    def make_client(self) -> VendorClient:
+        base_url = str(self.config["sailpoint_api_url"])
+        auth = self.client_credentials(
+            auth_url=base_url,
+            token_path="/oauth/token",  # noqa: S106  (a path, not a secret)
+            prefix="sailpoint",
+            error_detail=error_detail,
+        )
+        return self.new_client(
+            base_url=base_url,
+            auth=auth,
+            error_detail=auth.redacting(error_detail),
+            headers={"Accept": "application/json"},
+        )
 
     @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
-            self.status_endpoint, path_params={"job_id": ref.job_id}, pass_statuses=(404,)
+            self.status_endpoint, path_params={"job_id": ref.job_id}, pass_statuses=(NOT_FOUND,)
         )
-        if answer.status == 404:  # noqa: PLR2004
-            return JobStatus.not_found(ref)
+        if answer.status == NOT_FOUND:
+            return JobStatus.of_unknown_job(ref)
         return self.status_from_body(ref, answer.payload)
 
     def status_from_body(self, ref: JobRef, body: dict[str, t.Any]) -> JobStatus:
@@ -112,11 +109,9 @@ class SailpointVendor(Vendor):
         }
         if status == COMPLETE:
             # A first guess from `expiration`; the download itself has the last word (see
-            # record_download), as the vendor may keep a result longer or clocks may differ.
+            # job_record), as the vendor may keep a result longer or clocks may differ.
             expires = parse_timestamp(body.get("expiration"))
-            extra["result_expired"] = expires is not None and expires <= dt.datetime.now(
-                dt.timezone.utc
-            )
+            extra["result_expired"] = expires is not None and expires <= utc_now()
         return JobStatus(
             ref=ref,
             status=status,
@@ -130,13 +125,13 @@ class SailpointVendor(Vendor):
             extra=extra,
         )
 
-    def record_download(self, status: JobStatus, *, gone: bool) -> None:
-        """Record what the download of a completed job's result found.
-
-        Args:
-            status: The job's status, shared with ``job_details`` through the tracker.
-            gone: The download answered 404: the result is no longer kept.
-        """
-        status.extra["result_expired"] = gone
-        if gone:
-            status.results_ready = False
+    @override
+    def job_record(self, status: JobStatus, entry: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        record = status.as_record()
+        if status.status == COMPLETE:
+            # What the download found beats the guess from `expiration`.
+            if entry.get("gone"):
+                record["result_expired"] = True
+            elif entry.get("done"):
+                record["result_expired"] = False
+        return record

@@ -3,7 +3,7 @@
 Built on the SDK's ``OAuthAuthenticator`` (token bookkeeping, ``Bearer`` header) with its
 token request replaced: the SDK's logs the whole error body, raises a bare
 ``RuntimeError`` and retries only connection errors. Here the token request goes through
-a :class:`~tap_batchimport.client.VendorClient`, so 429, 5xx, dropped connections and
+a :class:`~tap_batchimport.http.client.VendorClient`, so 429, 5xx, dropped connections and
 malformed answers get the run's ``RetryPolicy``, and a refusal ends the run with one
 ``VendorAPIError`` line. Neither the secret nor a token is ever logged.
 """
@@ -11,13 +11,14 @@ malformed answers get the run's ``RetryPolicy``, and a refusal ends the run with
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import typing as t
 
 from singer_sdk.authenticators import OAuthAuthenticator
-from singer_sdk.helpers._util import utc_now
 
-from tap_batchimport.client import Endpoint, mask
+from tap_batchimport.http.masking import mask
+from tap_batchimport.timestamps import utc_now
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -29,7 +30,11 @@ if t.TYPE_CHECKING:
 
     import requests
 
-    from tap_batchimport.vendor import Vendor
+    from tap_batchimport.http.client import VendorClient
+    from tap_batchimport.http.endpoints import Endpoint
+
+    AuthHook = Callable[[requests.PreparedRequest], requests.PreparedRequest]
+    ErrorReader = Callable[[requests.Response], str]
 
 #: A token is renewed this long before it expires (at most), so a request never
 #: leaves with a token about to lapse in flight...
@@ -42,45 +47,43 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
     """``Authorization: Bearer <token>`` from a vendor's client-credentials token endpoint.
 
     Callable on a prepared request like every SDK authenticator; ``refresh()`` is what
-    ``VendorClient`` calls once after a 401.
+    ``VendorClient`` calls once after a 401. All workers of a vendor share one
+    authenticator: a token is fetched (or refreshed) by one of them while the others wait.
     """
 
     def __init__(  # noqa: PLR0913
         self,
-        vendor: Vendor,
         *,
+        token_endpoint: Endpoint,
         auth_url: str,
-        token_path: str,
         client_id: str,
         client_secret: str,
-        error_detail: Callable[[requests.Response], str],
+        error_detail: ErrorReader,
+        token_client: Callable[[AuthHook, ErrorReader], VendorClient],
     ) -> None:
         """Prepare the authenticator; the first token is fetched by the first request.
 
         Args:
-            vendor: The vendor (its retry settings and logger are used).
+            token_endpoint: The token endpoint (``POST``, below ``auth_url``).
             auth_url: Base URL of the auth host, path prefix allowed.
-            token_path: Token endpoint path below ``auth_url``.
             client_id: OAuth2 client id.
             client_secret: OAuth2 client secret.
             error_detail: The vendor's error-message reader (secrets are masked after it).
+            token_client: Makes the client of the token endpoint from the hook that adds
+                the form body and the error reader (the vendor's retries and rate gate).
         """
-        self.token_endpoint = Endpoint(token_path, method="POST", envelope="access_token")
+        self.token_endpoint = token_endpoint
         super().__init__(
-            auth_endpoint=self.token_endpoint.url(auth_url),
+            auth_endpoint=token_endpoint.url(auth_url),
             client_id=client_id,
             client_secret=client_secret,
         )
-        self.vendor_name = vendor.display_name
-        self.logger = vendor.logger
-        self._token_client = vendor.new_client(
-            base_url=auth_url,
-            # The form body rides in as the "auth" hook, so the token request reuses the
-            # shared client's retries and error reporting unchanged.
-            auth=self._add_form_body,
-            error_detail=self.redacting(error_detail),
-            headers={"Accept": "application/json"},
-        )
+        # The form body rides in as the "auth" hook, so the token request reuses the
+        # shared client's retries and error reporting unchanged.
+        self._token_client = token_client(self._add_form_body, self.redacting(error_detail))
+        self.vendor_name = self._token_client.vendor
+        self.logger = self._token_client.logger
+        self._lock = threading.RLock()
 
     def secrets(self) -> tuple[str | None, ...]:
         """The strings no message may show: the client secret and the current token."""
@@ -137,11 +140,25 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
             f"valid {self.expires_in} s" if self.expires_in else "no expiry given",
         )
 
-    def refresh(self) -> None:
-        """Drop the current token and fetch a new one (after a 401)."""
-        self.access_token = None
-        self.last_refreshed = None
-        self.update_access_token()
+    @override
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        # One worker fetches the token; the others wait for it instead of fetching their own.
+        with self._lock:
+            return super().authenticate_request(request)
+
+    def refresh(self, rejected: requests.PreparedRequest) -> None:
+        """Fetch a new token after a 401, unless another worker already did.
+
+        Args:
+            rejected: The request the vendor answered 401 for.
+        """
+        with self._lock:
+            sent = rejected.headers.get("Authorization", "")
+            if self.access_token and sent != f"Bearer {self.access_token}":
+                return  # the token that failed was already replaced
+            self.access_token = None
+            self.last_refreshed = None
+            self.update_access_token()
 
     def _add_form_body(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         # Form-encoded, as OAuth2 (RFC 6749 section 4.4.2) requires; sets Content-Type too.

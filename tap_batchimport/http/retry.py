@@ -125,7 +125,6 @@ class RetryPolicy:
                     )
                     return
             budget.waited += wait
-            budget.retry_after = retry_after
             attempt += 1
             exc = yield wait
 
@@ -135,5 +134,4 @@ class RetryBudget:
     """What one request's retries have cost so far."""
 
     waited: float = 0.0
-    retry_after: float | None = None
     stop_reason: str | None = None

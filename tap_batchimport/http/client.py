@@ -1,0 +1,263 @@
+"""The one request loop every vendor's requests go through: auth, retries, decoding, errors.
+
+Own loop rather than ``RESTStream.request_decorator``: ``job_details`` talks to three
+vendors from one stream, and the results need per-page control (202/428 "not ready",
+resume tokens, STATE after each page) that ``RESTStream.request_records`` does not
+expose. The parts are still the SDK's and ``backoff``'s: SDK authenticators and
+exceptions, ``backoff.on_exception``. Workers of one vendor share one client: each
+thread gets its own ``requests`` session, and all share the vendor's rate gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import typing as t
+from dataclasses import dataclass, field
+
+import backoff
+import msgspec
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.http.endpoints import ApiResponse
+from tap_batchimport.http.masking import mask, request_secrets
+from tap_batchimport.http.rate import RateGate, RateLimitTooLongError
+from tap_batchimport.http.redirects import RedirectRefusedError, SameOriginSession
+from tap_batchimport.http.retry import RetryBudget, RetryPolicy, parse_retry_after
+from tap_batchimport.http.stats import RequestStats
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from tap_batchimport.http.endpoints import Endpoint
+
+_decode = msgspec.json.Decoder().decode
+
+#: Statuses worth another try: rate limit, timeouts and server-side failures.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TOO_MANY_REQUESTS = 429
+UNAUTHORIZED = 401
+
+#: Exceptions ``backoff`` retries: retriable answers and lost or broken connections.
+RETRIABLE_EXCEPTIONS = (
+    RetriableAPIError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+
+#: A 429 wait at least this long is always logged; shorter ones only the first time, so a
+#: long wait never looks like a hang and a busy run does not flood the log.
+LONG_WAIT_LOG_SECONDS = 10.0
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A 2xx answer that is not the JSON the endpoint promises."""
+
+
+class RefreshableAuth(t.Protocol):
+    """An authenticator that can fetch a new token after a 401."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add credentials to a request."""
+
+    def refresh(self, rejected: requests.PreparedRequest) -> None:
+        """Fetch a new token, unless another worker already replaced the rejected one."""
+
+
+@dataclass
+class VendorClient:
+    """Make authenticated, retried, decoded requests to one vendor.
+
+    Attributes:
+        vendor: Display name used in errors, e.g. ``Fullstory``.
+        base_url: Base URL with optional path prefix.
+        auth: Callable adding credentials to a prepared request (an SDK authenticator).
+        policy: Retry limits.
+        timeout: Connect and read timeout in seconds.
+        error_detail: Extracts the vendor's own message from an error response.
+        headers: Headers sent with every request.
+        gate: The vendor's rate budget, shared by all its clients and workers.
+        stats: The vendor's request counters.
+    """
+
+    vendor: str
+    base_url: str
+    auth: Callable[[requests.PreparedRequest], requests.PreparedRequest]
+    policy: RetryPolicy
+    timeout: float
+    error_detail: Callable[[requests.Response], str]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("tap-batchimport"))
+    gate: RateGate = field(default_factory=RateGate)
+    stats: RequestStats = field(default_factory=RequestStats)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _rate_limit_logged: bool = False
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (``requests`` sessions are not meant to be shared)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = SameOriginSession()
+        return session
+
+    def request(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, t.Any] | None = None,
+        pass_statuses: Iterable[int] = (),
+        envelope: str | None = None,
+    ) -> ApiResponse:
+        """Send one request, retrying transient failures, and decode the answer.
+
+        Args:
+            endpoint: What to call.
+            path_params: Values for the endpoint's path placeholders.
+            params: Query parameters (None values are left out).
+            pass_statuses: Non-2xx statuses the caller handles itself (e.g. 202, 404,
+                428); they come back undecoded instead of raising.
+            envelope: Top-level key this answer must have (default: the endpoint's).
+
+        Returns:
+            The status and decoded payload.
+
+        Raises:
+            VendorAPIError: On a fatal answer, or when retries are exhausted.
+        """
+        url = endpoint.url(self.base_url, **(path_params or {}))
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        passing = frozenset(pass_statuses)
+        required_key = envelope or endpoint.envelope
+        budget = RetryBudget()
+        tries = 0
+
+        def attempt() -> ApiResponse:
+            nonlocal tries
+            tries += 1
+            return self._attempt(endpoint, url, query, passing, required_key)
+
+        retried = backoff.on_exception(
+            lambda: self.policy.wait_generator(budget),
+            RETRIABLE_EXCEPTIONS,
+            max_tries=self.policy.max_tries,
+            jitter=None,  # the wait generator adds its own, never below Retry-After
+            on_backoff=lambda details: self._on_backoff(endpoint, details),
+            logger=None,
+        )(attempt)
+        try:
+            return retried()
+        except RetriableAPIError as exc:
+            status = exc.response.status_code if exc.response is not None else "malformed"
+            why = budget.stop_reason or self._gave_up(tries)
+            raise VendorAPIError(self.vendor, str(endpoint), status, f"{exc}; {why}") from None
+        except RedirectRefusedError as exc:
+            raise VendorAPIError(self.vendor, str(endpoint), exc.status, str(exc)) from None
+        except RateLimitTooLongError as exc:
+            why = (
+                f"another request was asked to wait {exc.seconds:.0f} s (Retry-After), more "
+                f"than retry_max_wait_seconds={self.policy.max_wait_seconds:.0f}; raise that "
+                "setting to wait so long"
+            )
+            raise VendorAPIError(self.vendor, str(endpoint), TOO_MANY_REQUESTS, why) from None
+        except requests.exceptions.RequestException as exc:
+            why = budget.stop_reason or self._gave_up(tries)
+            kind = type(exc).__name__
+            raise VendorAPIError(self.vendor, str(endpoint), kind, why) from None
+
+    def _gave_up(self, tries: int) -> str:
+        return f"gave up after {tries} tries (retry_max_attempts={self.policy.max_tries})"
+
+    def _detail(self, response: requests.Response) -> str:
+        # The vendor's words, minus any credential it (or a proxy) echoed back.
+        return mask(self.error_detail(response), request_secrets(response.request))
+
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        query: Mapping[str, t.Any],
+        passing: frozenset[int],
+        envelope: str | None,
+    ) -> ApiResponse:
+        response = self._send(endpoint, url, query)
+        if (
+            response.status_code == UNAUTHORIZED
+            and UNAUTHORIZED not in passing
+            and hasattr(self.auth, "refresh")
+        ):
+            # A token may expire between our expiry check and the server's: refresh once.
+            self.logger.info("%s answered 401; fetching a new token and retrying once", self.vendor)
+            t.cast("RefreshableAuth", self.auth).refresh(response.request)
+            response = self._send(endpoint, url, query)
+        status = response.status_code
+        if status in passing:
+            return ApiResponse(status=status, payload=None, size=len(response.content))
+        if status in RETRY_STATUSES:
+            if status == TOO_MANY_REQUESTS:
+                asked = parse_retry_after(response.headers.get("Retry-After"))
+                if asked is not None:
+                    self.gate.pause(asked)  # every worker of this vendor waits, not just us
+            # The status goes into the final error once, as "HTTP <status>".
+            raise RetriableAPIError(self._detail(response), response)
+        if status >= 400 or status < 200:  # noqa: PLR2004
+            detail = self._detail(response)
+            raise VendorAPIError(self.vendor, str(endpoint), status, detail)
+        body = response.content
+        try:
+            payload = _decode(body)
+        except msgspec.DecodeError:
+            msg = f"answer is not valid JSON ({len(body)} bytes)"
+            raise MalformedResponseError(msg, response) from None
+        if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
+            msg = f"answer lacks its '{envelope}' envelope"
+            raise MalformedResponseError(msg, response)
+        return ApiResponse(status=status, payload=payload, size=len(body))
+
+    def _send(self, endpoint: Endpoint, url: str, query: Mapping[str, t.Any]) -> requests.Response:
+        request = requests.Request(endpoint.method, url, params=query, headers=dict(self.headers))
+        session = self.session
+        self.gate.wait_turn(self.policy.max_wait_seconds)
+        # Credentials after the wait: a token must not age at the gate.
+        prepared = self.auth(session.prepare_request(request))
+        self.stats.sent()
+        return session.send(prepared, timeout=self.timeout, allow_redirects=True)
+
+    def _on_backoff(self, endpoint: Endpoint, details: t.Any) -> None:  # noqa: ANN401
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        wait = details.get("wait", 0.0)
+        self.stats.retried(wait)
+        if response is not None and response.status_code == TOO_MANY_REQUESTS:
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            loud = not self._rate_limit_logged or wait >= LONG_WAIT_LOG_SECONDS
+            self.logger.log(
+                logging.WARNING if loud else logging.DEBUG,
+                "waiting %.0f s for %s rate limit (Retry-After: %s) on %s",
+                wait,
+                self.vendor,
+                "absent" if asked is None else f"{asked:.0f} s",
+                endpoint,
+            )
+            self._rate_limit_logged = True
+            return
+        if isinstance(exc, MalformedResponseError):
+            what = str(exc)
+        elif response is not None:
+            what = f"HTTP {response.status_code}"
+        else:
+            what = type(exc).__name__
+        self.logger.warning(
+            "%s %s: %s; retry %d in %.1f s",
+            self.vendor,
+            endpoint,
+            what,
+            details.get("tries", 0),
+            wait,
+        )

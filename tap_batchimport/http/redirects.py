@@ -1,0 +1,70 @@
+"""Redirects are followed only within the origin a request started at."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import urlsplit
+
+import requests
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+
+def origin(url: str | None) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL: what must not change for credentials to follow.
+
+    Args:
+        url: An absolute URL.
+
+    Returns:
+        ``(scheme, host, port)``, the port made explicit for http and https.
+    """
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
+class RedirectRefusedError(requests.exceptions.RequestException):
+    """A vendor redirected a request to another scheme, host or port; it was not followed."""
+
+    def __init__(self, response: requests.Response, target: str) -> None:
+        """Describe the refused redirect without its path or query (they may carry tokens).
+
+        Args:
+            response: The redirect response.
+            target: Where it pointed.
+        """
+        scheme, host, port = origin(target)
+        self.status = response.status_code
+        self.target = f"{scheme}://{host}:{port}"
+        super().__init__(
+            f"redirected to another host ({self.target}); not followed, so credentials only "
+            "ever go to the configured base URL (set it to the new host if the vendor moved)",
+            response=response,
+        )
+
+
+class SameOriginSession(requests.Session):
+    """A session that follows redirects only within the scheme, host and port they start at.
+
+    ``requests`` drops ``Authorization`` when a redirect changes host, but would still
+    resend a 307/308 request body (a token request's ``client_secret``) and apply
+    ``~/.netrc`` credentials of the new host. A vendor has no reason to send us elsewhere,
+    so such a redirect ends the run with a clear error instead.
+    """
+
+    @override
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        # Called by resolve_redirects for each hop, before the next request is sent.
+        if origin(prepared_request.url) != origin(response.url):
+            raise RedirectRefusedError(response, prepared_request.url or "")
+        super().rebuild_auth(prepared_request, response)

@@ -1,0 +1,255 @@
+"""The job ledger: every job the tap has seen and not yet settled, kept in the state.
+
+Pipelines give each run only the ids of the jobs pushed since the previous run, so a job
+still processing at its first run would be lost once nothing names it any more. The
+ledger remembers it until it is *settled*: finished and extracted for every selected
+results stream, with its final ``job_details`` record written; or answered 404; or given
+up after ``job_max_pending_days``. A settled job costs no request on later runs.
+
+It lives in the state under ``bookmarks.job_details.jobs`` (the SDK only carries
+``bookmarks`` from one run to the next), as ``{source: {job_id: entry}}`` where an entry
+holds only what is true of that job (all keys optional):
+
+- ``seen``: when the tap first saw the job unfinished (its age when the vendor gives no
+  ``created`` time);
+- ``done``: results streams whose rows were all written;
+- ``cursors``: ``{stream: cursor}`` of a stream being read (resume point);
+- ``final``: the status of its last ``job_details`` record, once settled;
+- ``given_up``: settled because it stayed unfinished too long;
+- ``gone``: its results were deleted by the vendor before they could be read.
+
+The SDK's parent->child partitions would keep each job's whole context and re-serialise
+all of them in every STATE message; an entry here is a few dozen bytes.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_batchimport.jobs import JobRef
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, MutableMapping
+
+    from tap_batchimport.pages import Cursor
+
+Entry = dict[str, t.Any]
+
+#: Rough bytes an entry and a cursor add to STATE (for the STATE cadence only).
+ENTRY_BYTES = 100
+CURSOR_BYTES = 160
+
+
+class JobLedger:
+    """Every remembered job, inside the SDK's ``job_details`` bookmark."""
+
+    def __init__(self, bookmark: MutableMapping[str, t.Any]) -> None:
+        """Wrap (and normalise) the bookmark dict the SDK serialises as is.
+
+        Args:
+            bookmark: The writable dict the SDK keeps under ``bookmarks.job_details``.
+        """
+        jobs = bookmark.get("jobs")
+        self._jobs: dict[str, dict[str, Entry]] = {
+            str(source): {str(job_id): e for job_id, e in entries.items() if isinstance(e, dict)}
+            for source, entries in (jobs.items() if isinstance(jobs, dict) else ())
+            if isinstance(entries, dict)
+        }
+        bookmark["jobs"] = self._jobs
+        self._cursors = sum(
+            len(e.get("cursors") or {}) for entries in self._jobs.values() for e in entries.values()
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def entry(self, ref: JobRef) -> Entry | None:
+        """The job's entry, if the ledger remembers it."""
+        return self._jobs.get(ref.source, {}).get(ref.job_id)
+
+    def remembered(self, sources: Iterable[str]) -> list[JobRef]:
+        """Every remembered job of these sources, in the order first seen.
+
+        Args:
+            sources: ``job_details.source`` values.
+
+        Returns:
+            The jobs.
+        """
+        return [JobRef(s, job_id) for s in sources for job_id in self._jobs.get(s, {})]
+
+    @staticmethod
+    def is_done(entry: Entry | None, stream: str) -> bool:
+        """Whether a stream's rows of this job were all written."""
+        return entry is not None and stream in (entry.get("done") or ())
+
+    def is_settled(self, ref: JobRef, streams: Iterable[str]) -> bool:
+        """Whether the job needs nothing more: final record written, every stream done.
+
+        Args:
+            ref: The job.
+            streams: The selected results streams of its source.
+
+        Returns:
+            True when no request for it is needed.
+        """
+        entry = self.entry(ref)
+        return entry is not None and "final" in entry and self.all_done(ref, streams)
+
+    def all_done(self, ref: JobRef, streams: Iterable[str]) -> bool:
+        """Whether every one of these results streams has all the job's rows written.
+
+        Args:
+            ref: The job.
+            streams: Results streams.
+
+        Returns:
+            True when nothing of the job is left to read for them.
+        """
+        entry = self.entry(ref)
+        return all(self.is_done(entry, stream) for stream in streams)
+
+    def cursor(self, ref: JobRef, stream: str) -> Cursor | None:
+        """Where an interrupted read of this job's stream resumes, if it was interrupted."""
+        entry = self.entry(ref)
+        cursors = entry.get("cursors") if entry else None
+        cursor = cursors.get(stream) if isinstance(cursors, dict) else None
+        return cursor if isinstance(cursor, dict) else None
+
+    @property
+    def size_estimate(self) -> int:
+        """Rough bytes of the ledger in a STATE message."""
+        entries = sum(len(e) for e in self._jobs.values())
+        return 64 + ENTRY_BYTES * entries + CURSOR_BYTES * self._cursors
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def see(self, ref: JobRef, *, pending: bool, now: str) -> Entry:
+        """Remember a job (again); an unfinished one notes when it was first seen.
+
+        Args:
+            ref: The job.
+            pending: It is not finished.
+            now: The current time (RFC 3339).
+
+        Returns:
+            Its entry.
+        """
+        entry = self._jobs.setdefault(ref.source, {}).setdefault(ref.job_id, {})
+        if pending:
+            entry.setdefault("seen", now)
+        else:
+            entry.pop("seen", None)  # only an unfinished job's age matters
+        return entry
+
+    def save_cursor(self, ref: JobRef, stream: str, cursor: Cursor) -> None:
+        """Record a stream's resume point after a page whose records are all written."""
+        cursors = self.see(ref, pending=False, now="").setdefault("cursors", {})
+        if stream not in cursors:
+            self._cursors += 1
+        cursors[stream] = cursor
+
+    def mark_done(self, ref: JobRef, stream: str, *, gone: bool = False) -> None:
+        """Record that every row of the job's stream has been written (or is gone for good).
+
+        Args:
+            ref: The job.
+            stream: The results stream.
+            gone: The vendor deleted the results before they could be read.
+        """
+        entry = self.see(ref, pending=False, now="")
+        self._drop_cursor(entry, stream)
+        done = entry.setdefault("done", [])
+        if stream not in done:
+            done.append(stream)
+        if gone:
+            entry["gone"] = True
+
+    def settle(
+        self, ref: JobRef, status: str, *, streams: Iterable[str] = (), given_up: bool = False
+    ) -> None:
+        """Record the job's final ``job_details`` status: later runs leave it alone.
+
+        Args:
+            ref: The job.
+            status: The status of its last ``job_details`` record.
+            streams: Results streams with nothing (more) to read for it.
+            given_up: It is settled because it stayed unfinished too long.
+        """
+        entry = self.see(ref, pending=False, now="")
+        for stream in streams:
+            self.mark_done(ref, stream)
+        entry.pop("seen", None)
+        entry["final"] = status
+        if given_up:
+            entry["given_up"] = True
+
+    def forget_settled(
+        self,
+        sources: Iterable[str],
+        named: set[JobRef],
+        streams: Callable[[str], Iterable[str]],
+    ) -> int:
+        """Forget settled jobs that nothing of this run names any more.
+
+        Args:
+            sources: The sources of one vendor (others are left alone).
+            named: Jobs a setting, the job ids file or the list endpoint names.
+            streams: ``source -> selected results streams``.
+
+        Returns:
+            How many jobs were forgotten.
+        """
+        forgotten = 0
+        for source in sources:
+            entries = self._jobs.get(source, {})
+            for job_id in list(entries):
+                ref = JobRef(source, job_id)
+                if ref not in named and self.is_settled(ref, streams(source)):
+                    self._drop_cursor(entries.pop(job_id), None)
+                    forgotten += 1
+        return forgotten
+
+    def _drop_cursor(self, entry: Entry, stream: str | None) -> None:
+        cursors = entry.get("cursors")
+        if not isinstance(cursors, dict):
+            return
+        dropped = list(cursors) if stream is None else [stream] if stream in cursors else []
+        for name in dropped:
+            del cursors[name]
+            self._cursors -= 1
+        if not cursors:
+            entry.pop("cursors", None)
+
+    # -- the state of earlier releases -------------------------------------------------------
+
+    def migrate(self, stream_state: MutableMapping[str, t.Any], stream: str, source: str) -> int:
+        """Move a results stream's bookmark of the previous release into the ledger.
+
+        That release kept ``{"done": [job ids], "progress": {job id: cursor}}`` per results
+        stream. Done jobs stay done (never read again); cursors resume where they were.
+
+        Args:
+            stream_state: The stream's bookmark (emptied of those keys).
+            stream: The stream's name.
+            source: Its ``job_details.source``.
+
+        Returns:
+            How many jobs were moved.
+        """
+        done = stream_state.pop("done", None)
+        progress = stream_state.pop("progress", None)
+        moved = 0
+        for job_id in done if isinstance(done, list) else ():
+            self.mark_done(JobRef(source, str(job_id)), stream)
+            moved += 1
+        for job_id, cursor in progress.items() if isinstance(progress, dict) else ():
+            ref = JobRef(source, str(job_id))
+            entry = self.entry(ref)
+            if (
+                isinstance(cursor, dict)
+                and not self.is_done(entry, stream)
+                and self.cursor(ref, stream) is None  # the ledger's own cursor is newer
+            ):
+                self.save_cursor(ref, stream, cursor)
+                moved += 1
+        return moved

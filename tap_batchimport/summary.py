@@ -1,0 +1,105 @@
+"""What a run did, per vendor: one block at the end of the run, and progress while it runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+from collections import Counter, defaultdict
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Sequence
+
+    from tap_batchimport.tracker import VendorJobs
+    from tap_batchimport.vendor import Vendor
+
+#: A job being read says how far it got at most this often.
+PROGRESS_EVERY_SECONDS = 30.0
+
+
+class RunSummary:
+    """Counts of one run: jobs by outcome and rows by stream, per vendor."""
+
+    def __init__(self, vendors: Sequence[Vendor]) -> None:
+        """Start with nothing counted.
+
+        Args:
+            vendors: Every vendor of the run.
+        """
+        self.vendors = list(vendors)
+        self.disabled: set[str] = set()
+        self.jobs: dict[str, Counter[str]] = defaultdict(Counter)
+        self.rows: dict[str, Counter[str]] = defaultdict(Counter)
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+
+    def surveyed(self, vendor: Vendor, found: VendorJobs) -> None:
+        """Count a vendor's jobs by what their status says.
+
+        Args:
+            vendor: The vendor.
+            found: Its jobs this run.
+        """
+        counts = self.jobs[vendor.display_name]
+        counts["seen"] += len(found.jobs) + found.skipped
+        counts["already settled"] += found.skipped
+        for job in found.jobs:
+            if job.given_up:
+                counts["given up"] += 1
+            elif job.status.not_found:
+                counts["not found"] += 1
+            elif job.status.is_finished:
+                counts["finished"] += 1
+            else:
+                counts["pending"] += 1
+
+    def add_rows(self, vendor: Vendor, stream: str, rows: int) -> None:
+        """Count rows written.
+
+        Args:
+            vendor: The vendor.
+            stream: The stream.
+            rows: Rows written.
+        """
+        with self._lock:
+            self.rows[vendor.display_name][stream] += rows
+
+    def lines(self, failures: dict[str, str]) -> list[str]:
+        """The summary block, one line per vendor.
+
+        Args:
+            failures: Vendors that failed, and why.
+
+        Returns:
+            Lines to log.
+        """
+        lines = [f"Run summary ({time.monotonic() - self.started:.1f} s):"]
+        for vendor in self.vendors:
+            name = vendor.display_name
+            if name in self.disabled:
+                lines.append(f"  {name}: not configured")
+                continue
+            jobs = self.jobs[name]
+            rows = self.rows[name]
+            stats = vendor.stats
+            state = "FAILED (see its error line)" if name in failures else "ok"
+            lines.append(
+                f"  {name}: {state}; jobs seen {jobs['seen']}, finished {jobs['finished']}, "
+                f"pending {jobs['pending']}, not found {jobs['not found']}, "
+                f"given up {jobs['given up']}, already settled {jobs['already settled']}; "
+                f"rows {', '.join(f'{s} {n}' for s, n in sorted(rows.items())) or 'none'}; "
+                f"requests {stats.requests}, retries {stats.retries}, waited "
+                f"{stats.retry_wait_seconds + vendor.gate.waited:.1f} s"
+            )
+        return lines
+
+    def log(self, logger: logging.Logger, failures: dict[str, str]) -> None:
+        """Log the summary block.
+
+        Args:
+            logger: The tap's logger.
+            failures: Vendors that failed, and why.
+        """
+        for line in self.lines(failures):
+            logger.info("%s", line)
