@@ -13,6 +13,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_batchimport.results_stream import BatchImportStream
+from tap_batchimport.timestamps import now_iso
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -87,7 +88,10 @@ class JobDetailsStream(BatchImportStream):
         run = self.run
         ledger = run.ledger
         for vendor in run.vendors:
-            for job in run.jobs(vendor):
+            jobs = run.jobs(vendor)
+            # time_extracted: now (the statuses were read by this run, before its results).
+            self.page_read_at = now_iso()
+            for job in jobs:
                 record = vendor.job_record(job.status, ledger.entry(job.ref) or {})
                 record["given_up"] = job.given_up
                 yield record

@@ -55,6 +55,7 @@ class BatchImportStream(SdkStream, abc.ABC):
         """
         super().__init__(tap)
         self.run = run
+        self.page_read_at = now_iso()
 
 
 class JobResultsStream(BatchImportStream, abc.ABC):

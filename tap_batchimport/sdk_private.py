@@ -62,7 +62,7 @@ class SdkStream(Stream):
         )
 
     #: The time the page being written was read: its records' ``time_extracted``.
-    page_read_at: str = ""
+    page_read_at: str
 
     @override
     def _write_record_message(self, record: dict[str, t.Any]) -> None:

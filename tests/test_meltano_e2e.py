@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from emulator.scenarios import DEMO_CONFIG_IDS, demo_dataset
+from emulator.scenarios import demo_dataset
 from emulator.server import VendorEmulator
+from tests.demo_expectations import expected_rows, meltano_executable
 
 if t.TYPE_CHECKING:
-    from emulator.server import Dataset
+    pass
 
 pytestmark = pytest.mark.e2e
 
@@ -72,55 +73,6 @@ for table, keys in json.loads(sys.argv[2]).items():
     out[table] = {"rows": rows, "distinct_keys": distinct, "last_loaded": batched}
 print(json.dumps(out))
 """
-
-
-def meltano_executable() -> str:
-    for candidate in (
-        os.environ.get("MELTANO"),
-        ROOT / ".meltano" / "cli" / "bin" / "meltano",
-    ):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    pytest.fail(
-        "Meltano is not installed (.meltano/cli/bin/meltano is missing): run `make test`, "
-        "which installs it, or `make meltano` before running pytest directly"
-    )
-
-
-def sailpoint_rows(document: dict[str, t.Any] | None) -> int:
-    """Messages and imported objects in a SailPoint download document."""
-    results = (document or {}).get("results") or {}
-    if set(results) == {"results"}:  # the vendor example's doubly nested shape
-        results = results["results"]
-    lists = ("infos", "warnings", "errors", "importedObjects")
-    return sum(len(entry.get(name) or []) for entry in results.values() for name in lists)
-
-
-def expected_rows(dataset: Dataset) -> dict[str, int]:
-    """Rows per table implied by the emulator's data and the demo's configured job ids."""
-    user_ids = DEMO_CONFIG_IDS["fullstory_user_import_job_ids"]
-    event_ids = DEMO_CONFIG_IDS["fullstory_event_import_job_ids"]
-    sp_ids = DEMO_CONFIG_IDS["sailpoint_import_job_ids"]
-    assert DEMO_CONFIG_IDS["druid_bulk_ids"] == []  # every bulk is discovered
-
-    finished = [j for j in dataset.fullstory_jobs if j.status in {"COMPLETED", "FAILED"}]
-    users = [j for j in finished if j.kind == "users" and j.job_id in user_ids]
-    events = [j for j in finished if j.kind == "events" and j.job_id in event_ids]
-    bulks = [b for b in dataset.druid_bulks if b.status in {"completed", "failed"}]
-    imports = [
-        j
-        for j in dataset.sailpoint_jobs
-        if j.job_id in sp_ids and j.status == "COMPLETE" and not j.download_gone
-    ]
-    return {
-        "job_details": len(user_ids) + len(event_ids) + len(dataset.druid_bulks) + len(sp_ids),
-        "imported_users": sum(len(j.imports) for j in users),
-        "user_import_errors": sum(len(j.errors) for j in users),
-        "imported_events": sum(len(j.imports) for j in events),
-        "event_import_errors": sum(len(j.errors) for j in events),
-        "bulk_results": sum(len(b.results) for b in bulks),
-        "config_import_results": sum(sailpoint_rows(j.document) for j in imports),
-    }
 
 
 class MeltanoProject:
