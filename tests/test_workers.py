@@ -75,7 +75,7 @@ def test_outcomes_come_in_item_order_whatever_the_finishing_order():
     assert_threads_end(name)
 
 
-@pytest.mark.parametrize("workers", [1, 2, 4])
+@pytest.mark.parametrize("workers", [2, 4])
 def test_at_most_workers_items_are_produced_at_once(workers):
     lock = threading.Lock()
     active = 0
@@ -114,14 +114,17 @@ def test_a_producer_gets_at_most_lookahead_plus_one_outcomes_ahead(lookahead):
     produced = 0
     total = 30
 
-    def produce(_: str) -> Iterator[int]:
+    def produce(item: str) -> Iterator[int]:
         nonlocal produced
+        if item == "idle":
+            return
         for n in range(total):
             produced += 1
             yield n
 
     name = unique_name()
-    pairs = in_order(["only"], produce, workers=1, lookahead=lookahead, name=name)
+    # Two items, two workers: the threaded path (one item or one worker runs inline).
+    pairs = in_order(["only", "idle"], produce, workers=2, lookahead=lookahead, name=name)
     _, outcomes = next(pairs)
     received = []
     for outcome in outcomes:
@@ -135,8 +138,25 @@ def test_a_producer_gets_at_most_lookahead_plus_one_outcomes_ahead(lookahead):
         # ...and never further, whatever the consumer does meanwhile.
         assert produced <= consumed + lookahead + 1
     assert received == list(range(total))
-    assert list(pairs) == []
+    assert [(item, list(rest)) for item, rest in pairs] == [("idle", [])]
     assert_threads_end(name)
+
+
+@pytest.mark.parametrize(("items", "workers"), [(["a", "b", "c"], 1), (["a"], 8)])
+def test_one_worker_or_one_item_runs_in_the_callers_thread(items, workers):
+    threads: list[threading.Thread] = []
+    before = set(threading.enumerate())
+
+    def produce(item: str) -> Iterator[str]:
+        threads.append(threading.current_thread())
+        yield item
+        yield item.upper()
+
+    pairs = in_order(items, produce, workers=workers, name=unique_name())
+    got = [(item, list(outcomes)) for item, outcomes in pairs]
+    assert got == [(i, [i, i.upper()]) for i in items]
+    assert set(threads) == {threading.current_thread()}
+    assert set(threading.enumerate()) <= before
 
 
 def test_workers_ahead_of_the_writer_hold_bounded_outcomes_and_no_extra_items():
