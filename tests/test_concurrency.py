@@ -242,3 +242,41 @@ def test_a_configured_job_the_vendor_does_not_know_gets_a_warning(emu, tap):
     assert run.returncode == 0, run.stderr
     (line,) = [x for x in run.stderr.splitlines() if "TYPO-42" in x and "WARNING" in x]
     assert "check the job id" in line
+
+
+def test_a_vendor_with_credentials_but_no_job_says_so(emu, tap):
+    run = tap(
+        {
+            "fullstory_api_key": emu.dataset.fullstory_api_key,
+            "fullstory_api_url": emu.fullstory_url,
+            "fullstory_user_import_job_ids": [],
+        }
+    )
+    assert run.returncode == 0, run.stderr
+    (line,) = [x for x in run.stderr.splitlines() if "nothing to extract" in x]
+    assert "WARNING" in line and "Fullstory" in line
+
+
+def test_a_long_job_says_how_far_it_got(
+    emu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    # In process, with progress due after every page instead of every 30 s.
+    from tap_batchimport import results_stream  # noqa: PLC0415
+    from tap_batchimport.tap import TapBatchImport  # noqa: PLC0415
+
+    monkeypatch.setattr(results_stream, "PROGRESS_EVERY_SECONDS", 0.0)
+    monkeypatch.chdir(tmp_path)
+    tap = TapBatchImport(
+        config={**config(emu), "druid_bulk_ids": ["B1"], "job_max_pending_days": 36500}
+    )
+    with caplog.at_level("INFO"):
+        tap.sync_all()
+    progress = [
+        r.getMessage() for r in caplog.records if "rows of bulk_results so far" in r.getMessage()
+    ]
+    assert progress, [r.getMessage() for r in caplog.records][-20:]
+    assert progress[0].startswith("DruID job B1: 5 rows of bulk_results so far (of 23)"), progress
+    users = [m for m in (r.getMessage() for r in caplog.records) if "rows of imported_users" in m]
+    assert any(
+        m.startswith("Fullstory job U1: 10 rows of imported_users so far (of 60)") for m in users
+    )
