@@ -18,6 +18,18 @@ if t.TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The contract's primary keys, by stream (= table).
+PRIMARY_KEYS = {
+    "job_details": ["source", "job_id"],
+    "user_import_errors": ["job_id", "row_number"],
+    "imported_users": ["job_id", "row_number"],
+    "imported_events": ["job_id", "row_number"],
+    "event_import_errors": ["job_id", "row_number"],
+    "bulk_results": ["bulk_id", "id"],
+    "config_import_results": ["job_id", "object_type", "category", "position"],
+}
+RESULT_TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})
+
 
 def meltano_executable() -> str:
     """The project's Meltano (``make meltano`` installs it); fails the test when missing."""

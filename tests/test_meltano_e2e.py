@@ -23,7 +23,7 @@ import pytest
 
 from emulator.scenarios import demo_dataset
 from emulator.server import VendorEmulator
-from tests.demo_expectations import expected_rows, meltano_executable
+from tests.demo_expectations import PRIMARY_KEYS, RESULT_TABLES, expected_rows, meltano_executable
 
 if t.TYPE_CHECKING:
     pass
@@ -35,17 +35,6 @@ PLUGIN_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin"
 STATE_ID = "demo:tap-batchimport-to-target-duckdb"
 RUN_TIMEOUT = 300
 
-#: The contract's primary keys, by stream (= table).
-PRIMARY_KEYS = {
-    "job_details": ["source", "job_id"],
-    "user_import_errors": ["job_id", "row_number"],
-    "imported_users": ["job_id", "row_number"],
-    "imported_events": ["job_id", "row_number"],
-    "event_import_errors": ["job_id", "row_number"],
-    "bulk_results": ["bulk_id", "id"],
-    "config_import_results": ["job_id", "object_type", "category", "position"],
-}
-RESULT_TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})
 
 #: Reads the DuckDB file; runs under the target-duckdb plugin's Python (it has duckdb).
 INSPECT = r"""

@@ -39,7 +39,13 @@ import yaml
 
 from emulator.scenarios import demo_dataset
 from emulator.server import VendorEmulator
-from tests.demo_expectations import expected_rows, finished_user_jobs, meltano_executable
+from tests.demo_expectations import (
+    PRIMARY_KEYS,
+    RESULT_TABLES,
+    expected_rows,
+    finished_user_jobs,
+    meltano_executable,
+)
 from tests.postgres_server import PostgresServer, PostgresUnavailableError
 
 if t.TYPE_CHECKING:
@@ -56,17 +62,6 @@ LOADER = "batchimport_loader"
 RUN_TIMEOUT = 300
 VENDORS = ("fullstory", "druid", "sailpoint")
 
-#: The contract's primary keys, by stream (= table).
-PRIMARY_KEYS = {
-    "job_details": ["source", "job_id"],
-    "user_import_errors": ["job_id", "row_number"],
-    "imported_users": ["job_id", "row_number"],
-    "imported_events": ["job_id", "row_number"],
-    "event_import_errors": ["job_id", "row_number"],
-    "bulk_results": ["bulk_id", "id"],
-    "config_import_results": ["job_id", "object_type", "category", "position"],
-}
-RESULT_TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})
 
 #: The settings that switch a vendor on (credentials, job ids), by shard.
 VENDOR_SETTINGS = {
