@@ -26,7 +26,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 ## test: create the virtualenv, install the tap with its test dependencies, run the tests
 test: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)
