@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import typing as t
 from collections import Counter, defaultdict
@@ -32,7 +31,6 @@ class RunSummary:
         self.jobs: dict[str, Counter[str]] = defaultdict(Counter)
         self.rows: dict[str, Counter[str]] = defaultdict(Counter)
         self.started = time.monotonic()
-        self._lock = threading.Lock()
 
     def surveyed(self, vendor: Vendor, found: VendorJobs) -> None:
         """Count a vendor's jobs by what their status says.
@@ -55,15 +53,14 @@ class RunSummary:
                 counts["pending"] += 1
 
     def add_rows(self, vendor: Vendor, stream: str, rows: int) -> None:
-        """Count rows written.
+        """Count rows written (by the writing thread only).
 
         Args:
             vendor: The vendor.
             stream: The stream.
             rows: Rows written.
         """
-        with self._lock:
-            self.rows[vendor.display_name][stream] += rows
+        self.rows[vendor.display_name][stream] += rows
 
     def lines(self, failures: dict[str, str]) -> list[str]:
         """The summary block, one line per vendor.

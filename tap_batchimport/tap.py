@@ -6,6 +6,7 @@ import difflib
 import io
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -108,15 +109,24 @@ class TapBatchImport(SdkTap):
         # In sync order, by design: job_details after the results streams (see load_streams).
         return [*results, job_details]
 
-    def _jobs_of_file(self) -> list[JobRef]:
+    @cached_property
+    def _job_ids_file(self) -> list[JobRef] | JobIdsFileError | None:
+        # Read once: the config check reports a bad line, the run uses the jobs. The file
+        # only ever grows (the importing step appends), so it is worth not reading twice.
         path = self.config.get("job_ids_file")
         if not path:
             return []
         try:
-            refs = read_job_ids_file(str(path), SOURCES)
-        except JobIdsFileError:
+            return read_job_ids_file(str(path), SOURCES)
+        except JobIdsFileError as exc:
+            return exc
+
+    def _jobs_of_file(self) -> list[JobRef]:
+        refs = self._job_ids_file
+        if isinstance(refs, JobIdsFileError):
             return []  # reported by the config check, before any request
         if refs is None:
+            path = self.config.get("job_ids_file")
             self.logger.info("job_ids_file %s does not exist (yet): no new jobs from it", path)
             return []
         return refs
@@ -126,11 +136,8 @@ class TapBatchImport(SdkTap):
         # The JSON schema cannot express "all of a vendor's credentials or none", the
         # https/loopback rule or the job ids file's lines.
         errors = [e for vendor in VENDOR_TYPES for e in vendor.config_errors(self.config)]
-        if path := self.config.get("job_ids_file"):
-            try:
-                read_job_ids_file(str(path), SOURCES)
-            except JobIdsFileError as exc:
-                errors.append(str(exc))
+        if isinstance(self._job_ids_file, JobIdsFileError):
+            errors.append(str(self._job_ids_file))
         return errors
 
     @override
