@@ -21,8 +21,6 @@ import sys
 import threading
 import typing as t
 
-from singer_sdk.singerlib import StateMessage
-
 from tap_batchimport.output import PageBufferedWriter
 
 if sys.version_info >= (3, 12):
@@ -105,8 +103,8 @@ def write_final_state(tap: Tap) -> bool:
     if not isinstance(writer, SignalSafeWriter) or not writer.started:
         return False
     writer.end_cut_record()
-    # Buffered records first, then STATE (write_message flushes them before it).
-    writer.write_message(StateMessage(value=tap.state))
+    # Buffered records first, then STATE (the state writer flushes them before it).
+    tap.state_writer.write_state(tap.state)
     return True
 
 

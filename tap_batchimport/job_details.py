@@ -77,6 +77,19 @@ class JobDetailsStream(BatchImportStream):
             ),
         ),
         th.Property(
+            "last_error",
+            th.StringType,
+            description=(
+                "Why the last attempt to read the job failed (one line, no secret); null when "
+                "this run's attempt did not fail"
+            ),
+        ),
+        th.Property(
+            "failed_attempts",
+            th.IntegerType,
+            description="Runs in a row that failed to read the job (0 when this one did not)",
+        ),
+        th.Property(
             "vendor_status",
             th.ObjectType(additional_properties=True),
             description="The vendor's status answer as received",
@@ -87,13 +100,23 @@ class JobDetailsStream(BatchImportStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         run = self.run
         ledger = run.ledger
+        # Last chance for jobs not finished yet: read them as they finish, while time is
+        # left (the results streams have already read every job that was ready).
+        run.wait_for_late_jobs()
         for vendor in run.vendors:
             jobs = run.jobs(vendor)
             # time_extracted: now (the statuses were read by this run, before its results).
             self.page_read_at = now_iso()
             for job in jobs:
-                record = vendor.job_record(job.status, ledger.entry(job.ref) or {})
-                record["given_up"] = job.given_up
+                ref = job.ref
+                error = run.job_errors.get(ref)
+                if error is None:
+                    ledger.clear_failure(ref)
+                entry = ledger.entry(ref) or {}
+                record = vendor.job_record(job.status, entry)
+                record["given_up"] = job.given_up or ref in run.gave_up
+                record["last_error"] = error
+                record["failed_attempts"] = ledger.failures(entry) if error else 0
                 yield record
                 # Written (the generator resumed past it): a finished job is now settled.
                 run.settle_if_complete(job)

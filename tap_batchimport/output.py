@@ -32,6 +32,8 @@ class PageBufferedWriter(MsgSpecWriter):
         super().__init__()
         self._records = bytearray()
         self._line = bytearray(256)
+        #: RECORD messages written since the last STATE (a run must end with a STATE).
+        self.records_since_state = 0
         atexit.register(self.flush)
 
     def write_message(self, message: Message) -> None:
@@ -42,8 +44,18 @@ class PageBufferedWriter(MsgSpecWriter):
         """
         if isinstance(message, RecordMessage):
             self._records += self.format_message(message)
+            self.records_since_state += 1
             return
         self.flush(self.format_message(message))
+
+    def write_state_line(self, line: bytes) -> None:
+        """Write an encoded STATE message line, after the records buffered before it.
+
+        Args:
+            line: ``{"type":"STATE",...}`` and its newline.
+        """
+        self.flush(line)
+        self.records_since_state = 0
 
     def flush(self, then: bytes | bytearray = b"") -> None:
         """Write buffered records (and then ``then``) to stdout and flush it.
@@ -80,5 +92,6 @@ class PageBufferedWriter(MsgSpecWriter):
         records = self._records
         records += line
         records += b"\n"
+        self.records_since_state += 1
         if len(records) > _MAX_BUFFERED_BYTES:
             self.flush()

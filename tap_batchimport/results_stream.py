@@ -2,9 +2,10 @@
 
 A vendor's stream class only names its stream, schema, keys and reader (see pages.py).
 This loop owns everything else: which jobs to read (finished, not yet done for this
-stream), resume points and page bookmarks in the job ledger, STATE cadence, waiting for
-results that are not ready, results that are gone, concurrency (jobs read by workers,
-written here in a stable order), progress lines, and a vendor that fails.
+stream), resume points and page bookmarks in the job ledger, STATE cadence, results that
+are not ready (left to the run's waiting, or the next run), results that are gone,
+concurrency (jobs read by workers, written here in a stable order), progress lines, a job
+that fails (that job only) and a vendor that fails.
 
 Exactly-once rests on one rule: a page's bookmark moves after the SDK has written the
 page's last record (the generator resumes past it), and STATE follows the bookmark.
@@ -19,12 +20,11 @@ import typing as t
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.errors import VendorAPIError, is_vendor_wide
 from tap_batchimport.pages import Gone, NotReady
 from tap_batchimport.sdk_private import SdkStream
 from tap_batchimport.summary import PROGRESS_EVERY_SECONDS
 from tap_batchimport.timestamps import now_iso
-from tap_batchimport.waiting import Poller
 from tap_batchimport.workers import in_order
 
 if t.TYPE_CHECKING:
@@ -112,21 +112,11 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         """
         run = self.run
         vendor = self.vendor
-        jobs = run.jobs(vendor)  # the first call surveys every vendor
-        if not jobs:
+        ready = self._ready_jobs()
+        if not ready:
             return
-        ledger = run.ledger
         reader = self.reader()
-        todo = [
-            (job, self._resume_point(reader, job))
-            for job in jobs
-            if job.ref.source == self.source
-            and job.status.results_ready
-            and not job.given_up
-            and not ledger.is_done(ledger.entry(job.ref), self.name)
-        ]
-        if not todo:
-            return
+        todo = [(job, self._resume_point(reader, job)) for job in ready]
         # Every decoded page makes thousands of dicts, which trigger full collections that
         # walk every long-lived object of the SDK too: freeze those (15% of run time).
         gc.freeze()
@@ -140,6 +130,30 @@ class JobResultsStream(BatchImportStream, abc.ABC):
                 yield from self._write(job, outcomes)
         except VendorAPIError as exc:
             run.fail(vendor, exc)
+
+    def _ready_jobs(self) -> list[TrackedJob]:
+        run, ledger = self.run, self.run.ledger
+        jobs = run.jobs(self.vendor)  # the first call surveys every vendor
+        return [
+            job
+            for job in jobs
+            if job.ref.source == self.source
+            and job.status.results_ready
+            and not job.given_up
+            and job.ref not in run.gave_up
+            and job.ref not in run.job_errors
+            and (job.ref, self.name) not in run.not_ready
+            and not ledger.is_done(ledger.entry(job.ref), self.name)
+        ]
+
+    def has_work(self) -> bool:
+        """Whether some job of this run is ready to be read for this stream now."""
+        return bool(self._ready_jobs())
+
+    def sync_again(self) -> None:
+        """Read the jobs that became ready since this stream's last sync (while waiting)."""
+        self.sync()
+        self.finalize_state_progress_markers()
 
     def _resume_point(self, reader: ResultReader, job: TrackedJob) -> Cursor | None:
         cursor = self.run.ledger.cursor(job.ref, self.name)
@@ -160,13 +174,10 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         self, reader: ResultReader, job: TrackedJob, cursor: Cursor | None
     ) -> Iterator[tuple[Outcome, str]]:
         # Runs in a worker thread: requests only; the ledger and output are the writer's.
-        poller = Poller(self.run.deadline)
         for outcome in reader.read(job.status, cursor):
-            if isinstance(outcome, NotReady) and poller.sleep_before_next_poll():
-                continue  # the reader asks for the same page again
             yield outcome, now_iso()
             if isinstance(outcome, NotReady):
-                return
+                return  # asked again while the run waits, or by the next run
 
     def _write(
         self, job: TrackedJob, outcomes: Iterator[tuple[Outcome, str]]
@@ -176,41 +187,54 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         rows = 0
         expected = self.expected_rows(job)
         next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
-        for outcome, read_at in outcomes:
-            if isinstance(outcome, NotReady):
-                self.logger.info(
-                    "%s job %s: %s; will be extracted by a later run",
-                    vendor.display_name,
-                    ref.job_id,
-                    outcome.reason,
-                )
-                break
-            if isinstance(outcome, Gone):
-                self.logger.warning(
-                    "%s job %s: %s", vendor.display_name, ref.job_id, outcome.reason
-                )
-                ledger.mark_done(ref, self.name, gone=True)
-                self._page_end(outcome.size, job_finished=True)
-                break
-            self.page_read_at = read_at
-            for record in outcome.records:
-                yield record
-                rows += 1
-            if outcome.cursor is None:
-                ledger.mark_done(ref, self.name)
-            else:
-                ledger.save_cursor(ref, self.name, outcome.cursor)
-            self._page_end(outcome.size, job_finished=outcome.cursor is None)
-            if outcome.cursor is not None and time.monotonic() >= next_progress:
-                next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
-                self.logger.info(
-                    "%s job %s: %s rows of %s so far%s",
-                    vendor.display_name,
-                    ref.job_id,
-                    f"{rows:,}",
-                    self.name,
-                    f" (of {expected:,})" if expected is not None else "",
-                )
+        try:
+            for outcome, read_at in outcomes:
+                if isinstance(outcome, NotReady):
+                    self.logger.info(
+                        "%s job %s: %s; %s",
+                        vendor.display_name,
+                        ref.job_id,
+                        outcome.reason,
+                        "asked again while the run waits"
+                        if run.deadline.remaining() > 0
+                        else "will be extracted by a later run",
+                    )
+                    ledger.mark_unread(ref)
+                    run.not_ready.add((ref, self.name))
+                    break
+                run.job_succeeded(vendor)
+                if isinstance(outcome, Gone):
+                    self.logger.warning(
+                        "%s job %s: %s", vendor.display_name, ref.job_id, outcome.reason
+                    )
+                    ledger.mark_done(ref, self.name, gone=True)
+                    run.give_up(job)
+                    self._page_end(outcome.size, job_finished=True)
+                    break
+                self.page_read_at = read_at
+                for record in outcome.records:
+                    yield record
+                    rows += 1
+                if outcome.cursor is None:
+                    ledger.mark_done(ref, self.name)
+                else:
+                    ledger.save_cursor(ref, self.name, outcome.cursor)
+                self._page_end(outcome.size, job_finished=outcome.cursor is None)
+                if outcome.cursor is not None and time.monotonic() >= next_progress:
+                    next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
+                    self.logger.info(
+                        "%s job %s: %s rows of %s so far%s",
+                        vendor.display_name,
+                        ref.job_id,
+                        f"{rows:,}",
+                        self.name,
+                        f" (of {expected:,})" if expected is not None else "",
+                    )
+        except VendorAPIError as exc:
+            if is_vendor_wide(exc):
+                raise
+            # This job only: its rows so far stay bookmarked, the next run resumes there.
+            run.job_failed(vendor, ref, exc)
         run.summary.add_rows(vendor, self.name, rows)
         if not run.reports_jobs:
             run.settle_if_complete(job)

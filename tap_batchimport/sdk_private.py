@@ -18,6 +18,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 
 from tap_batchimport.output import PageBufferedWriter
+from tap_batchimport.state_writer import LedgerStateWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -29,8 +30,11 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
+    from tap_batchimport.ledger import JobLedger
+
 #: ``(class, private or final method, its parameters)`` overridden or called here; the
-#: attributes ``Stream._tap`` and ``StreamStateManager.is_flushed`` are used too.
+#: attributes ``Stream._tap``, ``StreamStateManager.is_flushed`` and ``Tap._state_writer``
+#: are used too.
 OVERRIDDEN: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (Stream, "_write_record_message", ("self", "record")),
     (Stream, "_process_record", ("self", "record", "child_context", "partition_context")),
@@ -38,6 +42,7 @@ OVERRIDDEN: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (Stream, "_write_state_message", ("self",)),
     (Tap, "_validate_config", ("self", "raise_errors")),
     (Tap, "load_streams", ("self",)),
+    (Tap, "sync_all", ("self",)),
     (Tap, "_handle_termination", ("self", "signum", "frame")),
 )
 
@@ -103,7 +108,40 @@ class SdkStream(Stream):
 
 
 class SdkTap(Tap):
-    """A tap with extra config checks and its own termination handling."""
+    """A tap with extra config checks, its own STATE writer and termination handling."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Create the tap (arguments as for ``singer_sdk.Tap``).
+
+        Args:
+            *args: Positional arguments of ``Tap``.
+            **kwargs: Keyword arguments of ``Tap``.
+        """
+        super().__init__(*args, **kwargs)
+        if isinstance(self.message_writer, PageBufferedWriter):
+            # Reason: the SDK's StateWriter deep-copies the state per STATE and skips the
+            # final STATE of a run that changed nothing (see state_writer.py).
+            self._state_writer = LedgerStateWriter(  # type: ignore[assignment]
+                self.message_writer, self.state_ledger
+            )
+
+    def before_sync(self) -> None:
+        """Prepare the run before the SDK writes its first STATE (override)."""
+
+    @override  # type: ignore[misc]  # final in the SDK
+    def sync_all(self) -> None:
+        # Reason: final in the SDK, which writes the input state as the run's first STATE
+        # before any stream: the jobs this run names must be in it already.
+        self.before_sync()
+        super().sync_all()
+
+    def state_ledger(self) -> JobLedger | None:
+        """The job ledger inside the state, once the run has built it (override).
+
+        Returns:
+            The ledger, or None.
+        """
+        return None
 
     def extra_config_errors(self) -> list[str]:
         """Checks the JSON schema cannot express (override).

@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
+    from tap_batchimport.jobs import JobRef
     from tap_batchimport.tracker import VendorJobs
     from tap_batchimport.vendor import Vendor
 
@@ -30,6 +31,8 @@ class RunSummary:
         self.disabled: set[str] = set()
         self.jobs: dict[str, Counter[str]] = defaultdict(Counter)
         self.rows: dict[str, Counter[str]] = defaultdict(Counter)
+        #: Named job ids the vendor answered 404 for at first sight (typos, most likely).
+        self.unknown_ids: dict[str, list[str]] = defaultdict(list)
         self.started = time.monotonic()
 
     def surveyed(self, vendor: Vendor, found: VendorJobs) -> None:
@@ -47,6 +50,8 @@ class RunSummary:
                 counts["given up"] += 1
             elif job.status.not_found:
                 counts["not found"] += 1
+                if job.new and job.named:
+                    self.unknown_ids[vendor.display_name].append(job.ref.job_id)
             elif job.status.is_finished:
                 counts["finished"] += 1
             else:
@@ -62,11 +67,14 @@ class RunSummary:
         """
         self.rows[vendor.display_name][stream] += rows
 
-    def lines(self, failures: dict[str, str]) -> list[str]:
+    def lines(
+        self, failures: dict[str, str], job_errors: Mapping[JobRef, str] | None = None
+    ) -> list[str]:
         """The summary block, one line per vendor.
 
         Args:
             failures: Vendors that failed, and why.
+            job_errors: Jobs that failed this run, and why.
 
         Returns:
             Lines to log.
@@ -80,23 +88,36 @@ class RunSummary:
             jobs = self.jobs[name]
             rows = self.rows[name]
             stats = vendor.stats
+            sources = vendor.sources()
+            failed = sum(1 for ref in job_errors or () if ref.source in sources)
             state = "FAILED (see its error line)" if name in failures else "ok"
             lines.append(
                 f"  {name}: {state}; jobs seen {jobs['seen']}, finished {jobs['finished']}, "
-                f"pending {jobs['pending']}, not found {jobs['not found']}, "
+                f"pending {jobs['pending']}, failed {failed}, not found {jobs['not found']}, "
                 f"given up {jobs['given up']}, already settled {jobs['already settled']}; "
                 f"rows {', '.join(f'{s} {n}' for s, n in sorted(rows.items())) or 'none'}; "
                 f"requests {stats.requests}, retries {stats.retries}, waited "
                 f"{stats.retry_wait_seconds + vendor.gate.waited:.1f} s"
             )
+            if unknown := self.unknown_ids.get(name):
+                lines.append(
+                    f"  {name}: unknown job id(s) (mistyped?): {', '.join(unknown)} - the "
+                    "vendor answered 404 the first time the tap asked"
+                )
         return lines
 
-    def log(self, logger: logging.Logger, failures: dict[str, str]) -> None:
+    def log(
+        self,
+        logger: logging.Logger,
+        failures: dict[str, str],
+        job_errors: Mapping[JobRef, str] | None = None,
+    ) -> None:
         """Log the summary block.
 
         Args:
             logger: The tap's logger.
             failures: Vendors that failed, and why.
+            job_errors: Jobs that failed this run, and why.
         """
-        for line in self.lines(failures):
+        for line in self.lines(failures, job_errors):
             logger.info("%s", line)

@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
     from tap_batchimport.jobs import JobRef
+    from tap_batchimport.ledger import JobLedger
 
 #: Vendor packages in extraction order: each exports SETTINGS, STREAMS, VENDOR.
 VENDOR_PACKAGES = (fullstory, druid, sailpoint)
@@ -106,8 +107,22 @@ class TapBatchImport(SdkTap):
         )
         job_details = JobDetailsStream(self, run)
         run.attach(job_details, results)
+        run.write_state = lambda: self.state_writer.write_state(self.state)
         # In sync order, by design: job_details after the results streams (see load_streams).
         return [*results, job_details]
+
+    @override
+    def state_ledger(self) -> JobLedger | None:
+        return self.run.built_ledger() if self.run is not None else None
+
+    @override
+    def before_sync(self) -> None:
+        # Named jobs enter the ledger first: the first STATE then already remembers them,
+        # before any request about them.
+        _ = self.streams  # builds the run
+        if self.run is not None:
+            self.run.enter_named_jobs()
+            self.run.write_state()
 
     @cached_property
     def _job_ids_file(self) -> list[JobRef] | JobIdsFileError | None:
@@ -174,16 +189,24 @@ class TapBatchImport(SdkTap):
         handle_termination(self, signum)
 
     def finish(self) -> None:
-        """End a sync: the run summary, then a non-zero exit if any vendor failed."""
+        """End a sync: a last STATE, the run summary, then a non-zero exit if anything failed."""
         run = self.run
         if run is None:
             return
-        run.summary.log(self.logger, run.failures)
-        if run.failures:
+        write_final_state(self)  # every run's output ends with a STATE after its records
+        run.summary.log(self.logger, run.failures, run.job_errors)
+        if run.failures or run.job_errors:
+            parts = []
+            if run.failures:
+                parts.append(f"{', '.join(run.failures)} failed (the other vendors were extracted)")
+            if run.job_errors:
+                jobs = ", ".join(f"{ref.source} {ref.job_id}" for ref in run.job_errors)
+                parts.append(
+                    f"{len(run.job_errors)} job(s) failed and are tried again by the next "
+                    f"run: {jobs}"
+                )
             self.logger.error(
-                "Run incomplete: %s failed (the other vendors were extracted); see the "
-                "error line above for each",
-                ", ".join(run.failures),
+                "Run incomplete: %s; see the error line above for each", "; ".join(parts)
             )
             sys.exit(1)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import abc
+import threading
 import typing as t
-from functools import cached_property
 
 from tap_batchimport.http.client import VendorClient
 from tap_batchimport.http.endpoints import Endpoint
@@ -62,6 +62,8 @@ class Vendor(abc.ABC):
         #: Shared by every client and worker of this vendor.
         self.gate = RateGate(self.rate_limit)
         self.stats = RequestStats()
+        self._client: VendorClient | None = None
+        self._client_lock = threading.Lock()
 
     @classmethod
     def sources(cls) -> tuple[str, ...]:
@@ -165,10 +167,18 @@ class Vendor(abc.ABC):
             ref: Which job.
         """
 
-    @cached_property
+    @property
     def client(self) -> VendorClient:
         """The HTTP client of this vendor (made on first use; shared by its workers)."""
-        return self.make_client()
+        # Workers start together and all ask for it at once: one client, hence one token.
+        # (functools.cached_property has no lock since Python 3.12.)
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                client = self._client
+                if client is None:
+                    client = self._client = self.make_client()
+        return client
 
     @abc.abstractmethod
     def make_client(self) -> VendorClient:

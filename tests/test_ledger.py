@@ -43,25 +43,28 @@ def assert_consistent(ledger: JobLedger, bookmark: dict[str, t.Any]) -> None:
     assert ledger.size_estimate == reloaded(bookmark).size_estimate
 
 
-def test_see_remembers_jobs_and_when_an_unfinished_one_was_first_seen():
+def test_see_remembers_jobs_and_when_each_was_first_seen():
     bookmark: dict[str, t.Any] = {}
     ledger = JobLedger(bookmark)
     assert ledger.entry(A) is None
 
-    entry = ledger.see(A, pending=True, now=NOW)
-    ledger.see(A, pending=True, now=LATER)
-    ledger.see(B, pending=False, now=NOW)
-    ledger.see(D, pending=True, now=NOW)
+    entry = ledger.see(A, now=NOW)
+    ledger.see(A, now=LATER)
+    ledger.see(B, now=NOW)
+    ledger.see(D, now=NOW)
 
     assert entry is ledger.entry(A)
     assert ledger.entry(A) == {"seen": NOW}
-    assert ledger.entry(B) == {}
+    assert ledger.entry(B) == {"seen": NOW}
     assert ledger.remembered([USERS]) == [A, B]
     assert ledger.remembered([DRUID, USERS]) == [D, A, B]
     assert ledger.remembered([EVENTS]) == []
     # The bookmark the SDK serialises is the ledger itself.
     assert bookmark == {
-        "jobs": {USERS: {"job-a": {"seen": NOW}, "job-b": {}}, DRUID: {"bulk-d": {"seen": NOW}}}
+        "jobs": {
+            USERS: {"job-a": {"seen": NOW}, "job-b": {"seen": NOW}},
+            DRUID: {"bulk-d": {"seen": NOW}},
+        }
     }
 
 
@@ -111,7 +114,7 @@ def test_gone_results_are_done_and_say_so():
 def test_settle_and_is_settled():
     bookmark: dict[str, t.Any] = {}
     ledger = JobLedger(bookmark)
-    ledger.see(A, pending=True, now=NOW)
+    ledger.see(A, now=NOW)
     ledger.mark_done(A, IMPORTED)
     # Every stream done is not enough: the final job_details record settles a job.
     ledger.mark_done(A, ERRORS)
@@ -136,7 +139,7 @@ def test_settle_and_is_settled():
 def test_settle_marks_the_streams_with_nothing_to_read_and_drops_their_cursors():
     bookmark: dict[str, t.Any] = {}
     ledger = JobLedger(bookmark)
-    ledger.see(A, pending=True, now=NOW)
+    ledger.see(A, now=NOW)
     ledger.save_cursor(A, IMPORTED, TOKEN)
     ledger.settle(A, "PROCESSING", streams=USER_STREAMS, given_up=True)
 
@@ -157,7 +160,7 @@ def test_forget_settled_only_forgets_settled_unnamed_jobs_of_the_given_sources()
             ref, "COMPLETED", streams=USER_STREAMS if ref.source == USERS else ["imported_events"]
         )
     ledger.settle(D, "completed", streams=["bulk_results"])
-    ledger.see(C, pending=True, now=NOW)  # pending: never forgotten
+    ledger.see(C, now=NOW)  # pending: never forgotten
     pending_reader = JobRef(USERS, "job-reading")
     ledger.save_cursor(pending_reader, IMPORTED, TOKEN)  # being read: never forgotten
     half = JobRef(USERS, "job-half")
@@ -206,7 +209,7 @@ def test_size_estimate_moves_with_jobs_and_cursors():
     bookmark: dict[str, t.Any] = {}
     ledger = JobLedger(bookmark)
     assert ledger.size_estimate == size(0, 0)
-    ledger.see(A, pending=True, now=NOW)
+    ledger.see(A, now=NOW)
     assert ledger.size_estimate == size(1, 0)
     ledger.save_cursor(A, IMPORTED, TOKEN)
     assert ledger.size_estimate == size(1, 1)
@@ -354,7 +357,7 @@ def compact(value: t.Any) -> int:
 @pytest.mark.parametrize(
     ("ref", "build"),
     [
-        (JobRef(USERS, UUID), lambda led, ref: led.see(ref, pending=True, now=NOW)),
+        (JobRef(USERS, UUID), lambda led, ref: led.see(ref, now=NOW)),
         (
             JobRef(EVENTS, UUID),
             lambda led, ref: led.settle(
@@ -364,14 +367,14 @@ def compact(value: t.Any) -> int:
         (
             JobRef(USERS, UUID),
             lambda led, ref: (
-                led.see(ref, pending=True, now=NOW),
+                led.see(ref, now=NOW),
                 led.settle(ref, "PROCESSING", streams=USER_STREAMS, given_up=True),
             ),
         ),
         (
             JobRef(DRUID, UUID),
             lambda led, ref: (
-                led.see(ref, pending=True, now=NOW),
+                led.see(ref, now=NOW),
                 led.save_cursor(ref, "bulk_results", {"last": UUID}),
             ),
         ),
@@ -400,7 +403,7 @@ def test_an_entry_being_read_stays_within_the_ledgers_own_estimate():
     # Seen unfinished on an earlier run, then one stream read and the other interrupted.
     ref = JobRef(EVENTS, UUID)
     ledger = JobLedger({})
-    ledger.see(ref, pending=True, now=NOW)
+    ledger.see(ref, now=NOW)
     ledger.mark_done(ref, "imported_events")
     ledger.save_cursor(ref, "event_import_errors", {"page_token": FS_TOKEN, "row": 1234567})
     assert compact({ref.job_id: ledger.entry(ref)}) <= ENTRY_BYTES + CURSOR_BYTES
@@ -418,3 +421,69 @@ def test_state_grows_linearly_with_jobs():
     steps = [sizes[0], sizes[1] - sizes[0], sizes[2] - sizes[1]]
     assert max(steps) - min(steps) < 100
     assert sizes[-1] / 300 < 200
+
+
+def test_encoded_ledger_is_the_bookmark_as_json_whatever_changed():
+    # STATE messages splice in JobLedger.encoded() instead of encoding the bookmark:
+    # after every kind of change it must say exactly what the bookmark says.
+    bookmark = {
+        "jobs": {
+            USERS: {
+                f"old-{i}": {"done": [IMPORTED, ERRORS], "final": "COMPLETED"} for i in range(5)
+            },
+            DRUID: {"bulk-d": {"seen": NOW}},
+        }
+    }
+    ledger = JobLedger(bookmark)
+    steps = [
+        lambda: None,
+        lambda: ledger.see(A, now=NOW),
+        lambda: ledger.save_cursor(A, IMPORTED, TOKEN),
+        lambda: ledger.save_cursor(JobRef(USERS, "old-1"), IMPORTED, TOKEN),
+        lambda: ledger.mark_done(A, IMPORTED),
+        lambda: ledger.record_failure(D, "druid job bulk-d: HTTP 500", new_run=True),
+        lambda: ledger.forget_settled([USERS], {A}, lambda _: USER_STREAMS),
+        lambda: ledger.settle(A, "COMPLETED", streams=USER_STREAMS),
+        lambda: ledger.clear_failure(D),
+        lambda: ledger.see(E, now=NOW),
+    ]
+    for step in steps:
+        step()
+        assert json.loads(ledger.encoded()) == bookmark["jobs"]
+        assert ledger.owns(bookmark["jobs"])
+
+
+def test_failures_count_runs_in_a_row_and_end_when_a_run_does_not_fail():
+    ledger = JobLedger({})
+    assert ledger.record_failure(A, "first", new_run=True) == 1
+    assert ledger.record_failure(A, "again, same run", new_run=False) == 1
+    assert ledger.entry(A)["error"] == "again, same run"
+    assert ledger.record_failure(A, "next run", new_run=True) == 2
+    assert ledger.failures(ledger.entry(A)) == 2
+    assert ledger.unreadable(ledger.entry(A))
+    ledger.clear_failure(A)
+    assert ledger.failures(ledger.entry(A)) == 0
+    assert "error" not in ledger.entry(A)
+    assert not ledger.unreadable(ledger.entry(A))
+    ledger.mark_unread(A)
+    assert ledger.unreadable(ledger.entry(A))
+    ledger.record_failure(A, "x", new_run=True)
+    ledger.settle(A, "COMPLETED", streams=USER_STREAMS)
+    assert ledger.entry(A) == {"done": list(USER_STREAMS), "final": "COMPLETED"}
+
+
+def test_done_is_stored_before_the_cursor_is_dropped(monkeypatch):
+    # The final STATE of a SIGTERM is written from the signal handler, between any two
+    # steps: at no point may a job have neither its cursor nor its done mark.
+    ledger = JobLedger({})
+    ledger.save_cursor(A, IMPORTED, TOKEN)
+    seen_at_drop: list[bool] = []
+    drop = ledger._drop_cursor
+
+    def watching(entry, stream):
+        seen_at_drop.append(stream in (entry.get("done") or ()))
+        drop(entry, stream)
+
+    monkeypatch.setattr(ledger, "_drop_cursor", watching)
+    ledger.mark_done(A, IMPORTED)
+    assert seen_at_drop == [True]

@@ -403,13 +403,13 @@ def test_druid_428_is_not_ready_and_resuming_asks_for_the_same_page(emu):
     ]
 
 
-def test_druid_404_is_gone(emu):
+def test_druid_results_404_is_an_error_of_the_job_not_gone(emu):
+    # Behind a status that says finished, a 404 may be transient: the job fails (and is
+    # tried again by the next run); only the status endpoint's 404 means NOT_FOUND.
     outcomes = emu_druid_reader(emu).read(finished(DRUID, "B-NEVER-THERE"), None)
-    gone = next(outcomes)
-    assert isinstance(gone, Gone)
-    assert "404" in gone.reason
-    assert gone.size > 0
-    assert list(outcomes) == []
+    with pytest.raises(VendorAPIError) as raised:
+        next(outcomes)
+    assert raised.value.status == 404
 
 
 def druid_server(httpserver: HTTPServer) -> BulkResultsReader:
@@ -483,7 +483,7 @@ def test_druid_row_cannot_overwrite_its_bulk_id(httpserver: HTTPServer):
     assert rows(page) == [{"bulk_id": "B", "id": "a1"}]
 
 
-def test_druid_404_mid_list_is_gone(httpserver: HTTPServer):
+def test_druid_404_mid_list_fails_after_the_pages_before_it(httpserver: HTTPServer):
     reader = druid_server(httpserver)
     httpserver.expect_oneshot_request(
         RESULTS_PATH, query_string={"limit": "2", "failedOnly": "false"}
@@ -493,8 +493,8 @@ def test_druid_404_mid_list_is_gone(httpserver: HTTPServer):
     )
     outcomes = reader.read(finished(DRUID, "B"), None)
     assert isinstance(next(outcomes), Page)
-    assert isinstance(next(outcomes), Gone)
-    assert list(outcomes) == []
+    with pytest.raises(VendorAPIError):
+        next(outcomes)
 
 
 @pytest.mark.parametrize(

@@ -266,14 +266,28 @@ def test_a_lasting_fault_fails_clearly_and_a_rerun_resumes_at_the_failed_page(
 
     assert first.returncode == 1, first.stderr
     assert "Traceback" not in first.stderr
-    (line,) = error_lines(first)
-    assert f"{TEMPLATES[endpoint]} failed: {kind.reported}" in line, line
-    # retry_max_attempts=2: the first try and one retry; for a 401, one token renewal.
-    assert rule.fired == 2
-    if kind.name == "expire-token":
-        assert emu.count("sailpoint.token") == 2
+    lines = error_lines(first)
+    if kind.name == "expire-token" or kind.name.startswith("429"):
+        # Credentials and rate limits concern the whole vendor: it stops, in one line.
+        (line,) = lines
+        assert f"{TEMPLATES[endpoint]} failed: {kind.reported}" in line, line
+        assert rule.fired == 2
+        if kind.name == "expire-token":
+            assert emu.count("sailpoint.token") == 2
     else:
-        assert "gave up after 2 tries (retry_max_attempts=2)" in line
+        # Anything else fails the job it hit, alone: one line per job, naming its real id
+        # (retry_max_attempts=2: the first try and one retry each).
+        assert lines, first.stderr
+        assert rule.fired == 2 * len(lines)
+        for line in lines:
+            job_id = line.split(" job ", 1)[1].split(":", 1)[0]
+            real = TEMPLATES[endpoint].replace("{job_id}", job_id).replace("{bulk_id}", job_id)
+            if endpoint == "fullstory.imports" and "fullstory_users job" in line:
+                real = real.replace("/events/", "/users/")
+            assert f"{real} failed: {kind.reported}" in line, line
+            assert "gave up after 2 tries (retry_max_attempts=2)" in line
+            assert "{" not in line.split("failed:")[0]
+        assert "Run incomplete" in first.stderr
     assert_nothing_half_parsed(emu, first)
     assert first.messages[-1]["type"] == "STATE"
 
@@ -303,8 +317,8 @@ def test_a_truncated_page_then_a_lasting_failure_resumes_at_that_page(
     config = mixed_data.config(emu, retry_max_attempts=2, **ONE_AT_A_TIME)
     first = tap(config)
     assert first.returncode == 1
-    (line,) = error_lines(first)
-    assert f"{TEMPLATES[FS]} failed: HTTP 503" in line
+    line = next(line for line in error_lines(first) if "fullstory_events job E1" in line)
+    assert f"{TEMPLATES[FS].replace('{job_id}', 'E1')} failed: HTTP 503" in line
     assert_nothing_half_parsed(emu, first)
     assert len(first.records("imported_events")) == 10  # page 1 only, nothing of page 2
     assert first.messages[-1]["type"] == "STATE"
@@ -407,15 +421,18 @@ def test_total_wait_per_request_is_capped(emu: VendorEmulator, tap: Callable[...
     )
     took = time.monotonic() - started
     assert run.returncode == 1
-    (line,) = error_lines(run)
-    assert f"{TEMPLATES['druid.results']} failed: HTTP 503" in line
-    assert "retry_max_wait_seconds=3)" in line
-    assert "gave up after waiting" in line
-    # Waits of 0.5-1 and 1-2 s fit in 3 s; the next (2-4 s) would not.
-    calls = [r for r in emu.requests if r.endpoint == "druid.results"]
-    assert len(calls) == 3
-    assert calls[-1].time - calls[0].time <= 3.5
-    assert took < 10
+    lines = error_lines(run)
+    assert len(lines) == 2  # each bulk fails alone
+    for bulk in ("B1", "B2"):
+        (line,) = [line for line in lines if f"druid job {bulk}:" in line]
+        assert f"{TEMPLATES['druid.results'].replace('{bulk_id}', bulk)} failed: HTTP 503" in line
+        assert "retry_max_wait_seconds=3)" in line
+        assert "gave up after waiting" in line
+        # Waits of 0.5-1 and 1-2 s fit in 3 s; the next (2-4 s) would not.
+        calls = [r for r in emu.requests if r.endpoint == "druid.results" and r.job_id == bulk]
+        assert len(calls) == 3
+        assert calls[-1].time - calls[0].time <= 3.5
+    assert took < 15
 
 
 def test_rate_limit_waits_are_logged_once_if_short_always_if_long(

@@ -239,7 +239,7 @@ def test_unfinished_job_is_polled_then_extracted_by_a_later_run(emulator, tap):
     assert {r.job_id for r in emulator.requests if r.endpoint == "sailpoint.download"} == {"LATER"}
 
 
-def test_download_gone_is_a_warning_shown_in_job_details(emulator, tap):
+def test_download_gone_after_expiration_is_given_up_and_shown_in_job_details(emulator, tap):
     emulator.dataset.sailpoint_jobs += [
         SailpointJob("GONE", completed=DONE_AT, download_gone=True),  # expiration in 2024
         complete("OK", NESTED),
@@ -251,10 +251,12 @@ def test_download_gone_is_a_warning_shown_in_job_details(emulator, tap):
     assert run.returncode == 0, run.stderr
     warnings = [line for line in run.stderr.splitlines() if "WARNING" in line and "GONE" in line]
     assert len(warnings) == 1
-    assert "no longer available" in warnings[0]
+    assert "results expired" in warnings[0]
     details = details_of(run)
     assert (details["GONE"]["status"], details["GONE"]["result_expired"]) == ("COMPLETE", True)
+    assert details["GONE"]["given_up"] is True
     assert details["OK"]["result_expired"] is False
+    assert details["OK"]["given_up"] is False
     assert details["OLD"]["result_expired"] is False
     assert emitted(run) == {
         **expected("OK", NESTED["results"]["results"]),
@@ -465,3 +467,29 @@ def test_token_is_reused_until_shortly_before_it_expires():
     assert auth.is_token_valid()
     auth.last_refreshed = now - dt.timedelta(seconds=700)  # less than 60 s left
     assert not auth.is_token_valid()
+
+
+def test_download_404_before_expiration_fails_that_job_only_and_is_read_next_run(emulator, tap):
+    # Not expired yet: a 404 is a failure to retry, never a deleted result.
+    flaky = complete("FLAKY", NESTED)
+    emulator.dataset.sailpoint_jobs += [flaky, complete("OK", NESTED)]
+    emulator.faults.add("sailpoint.download", faults.status(404), on={1})
+    run = tap(config(emulator, ["FLAKY", "OK"], max_concurrent_requests=1))
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if " ERROR " in line or "| ERROR" in line]
+    assert any("sailpoint job FLAKY" in line and "HTTP 404" in line for line in errors), errors
+    assert not any("{job_id}" in line for line in errors)
+    assert "Run incomplete" in run.stderr and "sailpoint FLAKY" in run.stderr
+    details = details_of(run)
+    assert details["FLAKY"]["given_up"] is False
+    assert details["FLAKY"]["failed_attempts"] == 1
+    assert "HTTP 404" in details["FLAKY"]["last_error"]
+    assert details["OK"]["last_error"] is None
+    assert set(emitted(run)) == set(expected("OK", NESTED["results"]["results"]))
+    # The next run, given no id at all, reads it from the ledger.
+    again = tap(config(emulator, []), run.final_state)
+    assert again.returncode == 0, again.stderr
+    assert emitted(again) == expected("FLAKY", NESTED["results"]["results"])
+    assert details_of(again)["FLAKY"]["failed_attempts"] == 0
+    assert details_of(again)["FLAKY"]["last_error"] is None

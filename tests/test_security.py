@@ -113,7 +113,8 @@ def test_failing_runs_show_no_secret(
     run = tap(mixed_data.config(emu, **overrides), env=DEBUG)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert len([line for line in run.stderr.splitlines() if " failed: " in line]) == 1
+    # One line for a vendor that stops, one per job for errors that stop a job only.
+    assert [line for line in run.stderr.splitlines() if " failed: " in line]
     assert_nothing_leaks(emu, [run.stdout, run.stderr])
     for wrong in overrides.values():
         if isinstance(wrong, str):
@@ -155,10 +156,12 @@ def test_a_credential_echoed_in_an_error_body_is_masked(
     emu.faults.add(endpoint, faults.status(code, body=body(emu)))
     run = tap(mixed_data.config(emu))
     assert run.returncode == 1
-    (line,) = [line for line in run.stderr.splitlines() if " failed: " in line]
-    assert f"HTTP {code}" in line
-    # The vendor's words are kept (here they name the header), the credential masked.
-    assert "***" in line
+    lines = [line for line in run.stderr.splitlines() if " failed: " in line]
+    assert lines
+    for line in lines:
+        assert f"HTTP {code}" in line
+        # The vendor's words are kept (here they name the header), the credential masked.
+        assert "***" in line
     shown = run.stderr.replace("bad Authorization: ***", "")
     assert_nothing_leaks(emu, [run.stdout, shown])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_batchimport.druid.vendor import RESULTS
-from tap_batchimport.pages import Gone, NotReady, Page
+from tap_batchimport.pages import NotReady, Page
 
 if t.TYPE_CHECKING:
     import logging
@@ -16,10 +16,10 @@ if t.TYPE_CHECKING:
     from tap_batchimport.pages import Cursor, Outcome
 
 #: 428 Precondition Required: the bulk has not finished yet (never data, never fatal).
+#: A 404 on the results of a bulk whose status DruID just gave is not passed through: it
+#: may be transient, so it fails the job, which the next run tries again (a bulk whose
+#: results passed their retention period answers 404 on its status too: NOT_FOUND).
 NOT_READY = 428
-#: 404 on results of a bulk whose status DruID just gave: its results have passed
-#: their retention period and will not come back.
-GONE = 404
 
 
 class BulkResultsReader:
@@ -47,7 +47,7 @@ class BulkResultsReader:
         return isinstance(cursor.get("last"), str) and bool(cursor["last"])
 
     def read(self, status: JobStatus, cursor: Cursor | None) -> Iterator[Outcome]:
-        """Yield the bulk's pages from ``cursor`` on (428 as :class:`NotReady`, 404 as gone).
+        """Yield the bulk's pages from ``cursor`` on (428 as :class:`NotReady`).
 
         Args:
             status: The bulk's status (finished).
@@ -64,18 +64,11 @@ class BulkResultsReader:
                 RESULTS,
                 path_params={"bulk_id": bulk_id},
                 params={**self.params, "last": last},
-                pass_statuses={NOT_READY, GONE},
+                pass_statuses={NOT_READY},
             )
             if answer.status == NOT_READY:
                 yield NotReady("results not ready yet (HTTP 428)")
                 continue
-            if answer.status == GONE:
-                yield Gone(
-                    "results not found (HTTP 404), probably past their retention period; "
-                    "marking the bulk as extracted",
-                    answer.size,
-                )
-                return
             content = answer.payload["content"]
             content = content if isinstance(content, dict) else {}
             items = content.get("results")

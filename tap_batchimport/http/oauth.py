@@ -17,6 +17,7 @@ import typing as t
 
 from singer_sdk.authenticators import OAuthAuthenticator
 
+from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.http.masking import mask
 from tap_batchimport.timestamps import utc_now
 
@@ -129,7 +130,11 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
             VendorAPIError: The auth server refused the credentials, or kept failing.
         """
         requested = utc_now()
-        answer = self._token_client.request(self.token_endpoint)
+        try:
+            answer = self._token_client.request(self.token_endpoint)
+        except VendorAPIError as exc:
+            exc.vendor_wide = True  # no token, no request of this vendor can succeed
+            raise
         body: dict[str, t.Any] = answer.payload
         self.access_token = str(body["access_token"])
         self.expires_in = token_lifetime(body)

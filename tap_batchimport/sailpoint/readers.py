@@ -7,6 +7,7 @@ import typing as t
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.pages import Gone, Page
 from tap_batchimport.sailpoint.results import MalformedResultError, flatten
+from tap_batchimport.timestamps import parse_timestamp, utc_now
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,7 +17,8 @@ if t.TYPE_CHECKING:
     from tap_batchimport.jobs import JobStatus
     from tap_batchimport.pages import Cursor, Outcome
 
-#: The result is gone: deleted after its ``expiration``.
+#: No result to download: gone for good once the status's ``expiration`` has passed,
+#: otherwise a failure of this job that the next run tries again.
 GONE = 404
 
 
@@ -45,6 +47,8 @@ class ConfigImportResultsReader:
     def read(self, status: JobStatus, cursor: Cursor | None) -> Iterator[Outcome]:  # noqa: ARG002
         """Yield the job's one page, or :class:`Gone` when the result has expired.
 
+        A 404 before the status's ``expiration`` has passed is a failure of this job.
+
         Args:
             status: The job's status (``COMPLETE``).
             cursor: Unused: the document is read whole.
@@ -53,17 +57,28 @@ class ConfigImportResultsReader:
             One outcome.
 
         Raises:
-            VendorAPIError: The document's ``results`` is not a map of object types.
+            VendorAPIError: The document's ``results`` is not a map of object types, or the
+                download answered 404 before the result's expiration.
         """
         job_id = status.ref.job_id
         answer = self.client.request(
             self.endpoint, path_params={"job_id": job_id}, pass_statuses={GONE}
         )
         if answer.status == GONE:
+            expiration = status.extra.get("expiration")
+            expires = parse_timestamp(expiration)
+            if expires is None or expires > utc_now():
+                raise VendorAPIError(
+                    self.client.vendor,
+                    str(self.endpoint).replace("{job_id}", job_id),
+                    GONE,
+                    "no result to download although the job is COMPLETE and its expiration "
+                    f"({expiration or 'not given'}) has not passed",
+                )
             yield Gone(
-                f"result no longer available (HTTP 404 on {self.endpoint}; expiration "
-                f"{status.extra.get('expiration') or 'unknown'}); nothing extracted, and the "
-                "job is not asked for again (job_details shows result_expired)",
+                f"results expired (HTTP 404 on {self.endpoint}; expiration {expiration}); "
+                "given up: nothing extracted, and the job is not asked for again "
+                "(job_details shows given_up and result_expired)",
                 answer.size,
             )
             return
