@@ -152,6 +152,7 @@ class FaultRule:
         times: Hit at most this many requests.
         seen: Matching requests seen since the rule was added.
         fired: Requests the rule has hit.
+        job: Only requests about this job (or bulk) id match; None: any.
     """
 
     endpoint: str
@@ -161,16 +162,20 @@ class FaultRule:
     times: int | None = None
     seen: int = 0
     fired: int = 0
+    job: str | None = None
 
-    def matches(self, endpoint: str) -> bool:
-        """Tell whether the rule watches an endpoint.
+    def matches(self, endpoint: str, job_id: str = "") -> bool:
+        """Tell whether the rule watches an endpoint (and job).
 
         Args:
             endpoint: An endpoint name such as ``fullstory.errors``.
+            job_id: The job or bulk id in the request's path, or ``""``.
 
         Returns:
-            True when the rule's name or glob matches.
+            True when the rule's name or glob matches (and its job, if it has one).
         """
+        if self.job is not None and job_id != self.job:
+            return False
         return fnmatch.fnmatchcase(endpoint, self.endpoint)
 
     def selects_current(self) -> bool:
@@ -196,7 +201,7 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
 
-    def add(
+    def add(  # noqa: PLR0913 - every option but the endpoint and fault is keyword-only
         self,
         endpoint: str,
         fault: Fault,
@@ -204,6 +209,7 @@ class FaultPlan:
         on: set[int] | frozenset[int] | None = None,
         every: int | None = None,
         times: int | None = None,
+        job: str | None = None,
     ) -> FaultRule:
         """Apply a fault to some requests of an endpoint.
 
@@ -218,6 +224,7 @@ class FaultPlan:
             on: 1-based request numbers to hit.
             every: Hit every k-th request.
             times: Hit at most this many requests.
+            job: Only requests about this job (or bulk) id; None: any.
 
         Returns:
             The rule, whose ``seen`` and ``fired`` counters tests may read.
@@ -232,7 +239,9 @@ class FaultPlan:
         ):
             msg = "on/every must be 1-based positive numbers and times must not be negative"
             raise ValueError(msg)
-        rule = FaultRule(endpoint, fault, frozenset(on) if on is not None else None, every, times)
+        rule = FaultRule(
+            endpoint, fault, frozenset(on) if on is not None else None, every, times, job=job
+        )
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -248,11 +257,12 @@ class FaultPlan:
         with self._lock:
             return list(self._rules)
 
-    def pick(self, endpoint: str) -> Fault | None:
+    def pick(self, endpoint: str, job_id: str = "") -> Fault | None:
         """Count a request to an endpoint and return the fault to apply to it, if any.
 
         Args:
             endpoint: The endpoint name of the request.
+            job_id: The job or bulk id in its path, or ``""``.
 
         Returns:
             The fault of the first rule that hits the request, or None.
@@ -260,7 +270,7 @@ class FaultPlan:
         chosen: Fault | None = None
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(endpoint):
+                if not rule.matches(endpoint, job_id):
                     continue
                 rule.seen += 1
                 if chosen is None and rule.selects_current():

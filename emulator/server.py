@@ -465,7 +465,7 @@ class _Router:
         return outcome
 
     def _execute(self, pending: _Pending) -> _Outcome:
-        fault = self._faults.pick(pending.endpoint)
+        fault = self._faults.pick(pending.endpoint, pending.call.params.get("job_id", ""))
         if fault is None:
             return pending.run()
         if fault.kind == "stall":

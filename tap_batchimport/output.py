@@ -32,8 +32,8 @@ class PageBufferedWriter(MsgSpecWriter):
         super().__init__()
         self._records = bytearray()
         self._line = bytearray(256)
-        #: RECORD messages written since the last STATE (a run must end with a STATE).
-        self.records_since_state = 0
+        #: Messages written since the last STATE (a run's output must end with a STATE).
+        self.since_state = 0
         atexit.register(self.flush)
 
     def write_message(self, message: Message) -> None:
@@ -42,9 +42,9 @@ class PageBufferedWriter(MsgSpecWriter):
         Args:
             message: The Singer message.
         """
+        self.since_state += 1
         if isinstance(message, RecordMessage):
             self._records += self.format_message(message)
-            self.records_since_state += 1
             return
         self.flush(self.format_message(message))
 
@@ -55,7 +55,7 @@ class PageBufferedWriter(MsgSpecWriter):
             line: ``{"type":"STATE",...}`` and its newline.
         """
         self.flush(line)
-        self.records_since_state = 0
+        self.since_state = 0
 
     def flush(self, then: bytes | bytearray = b"") -> None:
         """Write buffered records (and then ``then``) to stdout and flush it.
@@ -92,6 +92,6 @@ class PageBufferedWriter(MsgSpecWriter):
         records = self._records
         records += line
         records += b"\n"
-        self.records_since_state += 1
+        self.since_state += 1
         if len(records) > _MAX_BUFFERED_BYTES:
             self.flush()

@@ -6,7 +6,7 @@ deep-copies it, for every STATE message, then skips a STATE equal to the last: w
 ended with ``job_details`` records *after* its last STATE (a plain Singer pipe saving the
 last line then saved a record). This writer compares encoded bytes instead (the ledger's
 untouched jobs are encoded once, see ``JobLedger.encoded``) and writes a STATE whenever
-records went out since the last one, even if the state did not change.
+anything (records, schemas) went out since the last one, even if the state did not change.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class LedgerStateWriter:
             state: The tap's state.
         """
         line = state_line(state, self._ledger())
-        if line == self._last and not self._writer.records_since_state:
+        if line == self._last and not self._writer.since_state:
             return
         self._writer.write_state_line(line)
         self._last = line

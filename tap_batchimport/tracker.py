@@ -23,7 +23,7 @@ from tap_batchimport.workers import in_order
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from tap_batchimport.jobs import JobRef
     from tap_batchimport.ledger import JobLedger
@@ -175,9 +175,14 @@ class JobTracker:
         statuses = {ref: listed[ref] for ref in refs if ref in listed}
         failed: set[JobRef] = set()
         wanted = [ref for ref in refs if ref not in listed]
+
+        def fetch(ref: JobRef) -> Iterator[JobStatus]:
+            # A generator: the request (and its error) happens where outcomes are read.
+            yield vendor.fetch_status(ref)
+
         for ref, outcomes in in_order(
             wanted,
-            lambda ref: iter((vendor.fetch_status(ref),)),
+            fetch,
             workers=self.workers,
             name=f"{vendor.display_name}-status",
         ):

@@ -83,6 +83,8 @@ class DruidVendor(Vendor):
     url_keys = ("druid_api_url", "druid_auth_url")
     job_id_keys: t.ClassVar = {"druid_bulk_ids": SOURCE}
 
+    _listed_once = False
+
     @override
     def make_client(self) -> VendorClient:
         auth = self.client_credentials(
@@ -115,7 +117,11 @@ class DruidVendor(Vendor):
             if isinstance(entry, dict) and entry.get("bulkId") not in (None, ""):
                 ref = JobRef(SOURCE, str(entry["bulkId"]))
                 statuses.setdefault(ref, self.status_of(ref, entry, {"content": entry}))
-        self.logger.info("DruID: druid_bulk_ids is empty; the list names %d bulk(s)", len(statuses))
+        if not self._listed_once:  # polled again while waiting: said once per run
+            self._listed_once = True
+            self.logger.info(
+                "DruID: druid_bulk_ids is empty; the list names %d bulk(s)", len(statuses)
+            )
         return statuses
 
     @override
