@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from emulator.druid import DruidBulk
-from emulator.fullstory import FullstoryJob
+from emulator.dataset import Dataset
+from emulator.druid.jobs import DruidBulk
+from emulator.fullstory.jobs import FullstoryJob
 from emulator.rows import (
     BASE_EPOCH,
     CITIES,
@@ -29,8 +30,7 @@ from emulator.rows import (
     rfc3339,
     uuid7,
 )
-from emulator.sailpoint import SailpointJob
-from emulator.server import Dataset
+from emulator.sailpoint.jobs import SailpointJob
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

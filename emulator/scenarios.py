@@ -19,8 +19,9 @@ from emulator.bench import (
     bench_fullstory_dataset,
     bench_sailpoint_dataset,
 )
-from emulator.druid import DruidBulk
-from emulator.fullstory import FullstoryJob
+from emulator.dataset import Dataset
+from emulator.druid.jobs import DruidBulk
+from emulator.fullstory.jobs import FullstoryJob
 from emulator.rows import (
     BASE_EPOCH,
     CITIES,
@@ -34,8 +35,7 @@ from emulator.rows import (
     rfc3339,
     uuid7,
 )
-from emulator.sailpoint import SailpointJob
-from emulator.server import Dataset
+from emulator.sailpoint.jobs import SailpointJob
 
 if TYPE_CHECKING:
     from emulator.server import VendorEmulator
