@@ -34,6 +34,8 @@ class Dataset:
         sailpoint_client_secret: SailPoint OAuth2 client secret.
         sailpoint_token_ttl: Lifetime of SailPoint access tokens, in seconds.
         sailpoint_forbidden: Answer every SailPoint API call with 403.
+        sailpoint_prefixed_paths: Serve ``/{version}/sp-config/...`` besides
+            ``/sp-config/v1/...``; False answers 404 there, as a tenant that retired them.
     """
 
     fullstory_jobs: list[FullstoryJob] = field(default_factory=list)
@@ -48,6 +50,7 @@ class Dataset:
     sailpoint_client_secret: str = "sp-demo-secret"  # noqa: S105 - demo credential
     sailpoint_token_ttl: float = 749
     sailpoint_forbidden: bool = False
+    sailpoint_prefixed_paths: bool = True
     _indexes: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

@@ -5,8 +5,13 @@ Routes, below the ``/sailpoint`` prefix (the tenant host)::
     POST /oauth/token                                  sailpoint.token
     GET  /{version}/sp-config/import/{id}              sailpoint.status
     GET  /{version}/sp-config/import/{id}/download     sailpoint.download
+    GET  /sp-config/v1/import/{id}                     sailpoint.status
+    GET  /sp-config/v1/import/{id}/download            sailpoint.download
 
-``version`` is one of ``beta``, ``v2024``, ``v2025``, ``v2026``; anything else is 404.
+``version`` is one of ``beta``, ``v2024``, ``v2025``, ``v2026``; anything else is 404. The
+``/sp-config/v1`` paths are SailPoint's per-API layout (its ``idn/apis/sp-config`` spec),
+with the same bodies; ``Dataset.sailpoint_prefixed_paths = False`` retires the prefixed
+paths (every job answers 404 there), as SailPoint plans to.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
     from emulator.page_cache import PageCache
 
 VERSIONS = frozenset({"beta", "v2024", "v2025", "v2026"})
+#: The ``version`` path parameter of a request to the ``/sp-config/v1`` layout.
+V1_LAYOUT = "sp-config/v1"
 SCOPE = "sp:config:manage"
 _JWT_EXPIRED = b'{"error":"JWT validation failed: JWT is expired"}'
 _RATE_LIMITED = b'{"message":" Rate Limit Exceeded "}'
@@ -120,6 +127,12 @@ class SailpointApp:
             return "sailpoint.token", self._token if method == "POST" else self._not_allowed, {}
         parts = [unquote(part) for part in path.split("/")[1:]]
         match parts:
+            case ["sp-config", "v1", "import", job_id]:
+                endpoint, handler = "sailpoint.status", self._status
+                params = {"version": V1_LAYOUT, "job_id": job_id}
+            case ["sp-config", "v1", "import", job_id, "download"]:
+                endpoint, handler = "sailpoint.download", self._download
+                params = {"version": V1_LAYOUT, "job_id": job_id}
             case [version, "sp-config", "import", job_id]:
                 endpoint, handler = "sailpoint.status", self._status
                 params = {"version": version, "job_id": job_id}
@@ -279,7 +292,8 @@ class SailpointApp:
         if denied is not None:
             return denied
         job = None
-        if call.params["version"] in VERSIONS:
+        version = call.params["version"]
+        if version == V1_LAYOUT or (version in VERSIONS and self._dataset.sailpoint_prefixed_paths):
             job = self._dataset.sailpoint_job(call.params["job_id"])
         return job or (HTTPStatus.NOT_FOUND, detail_body(HTTPStatus.NOT_FOUND))
 
