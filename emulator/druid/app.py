@@ -36,6 +36,7 @@ _OK = {"status": 200, "message": "OK"}
 
 
 def _envelope(status: int, message: str) -> Reply:
+    # Every error answer: the common "result" of DruID's pages, with the HTTP code.
     return status, dumps({"result": {"status": status, "message": message}})
 
 
@@ -224,12 +225,8 @@ class DruidApp:
         bulk = self._dataset.druid_bulk(call.params["job_id"])
         if bulk is None:
             return _envelope(HTTPStatus.NOT_FOUND, "Bulk not found")
-        status = self._current_status(bulk, poll=True)
-        content = self._summary(bulk, status)
-        if status in FINISHED:
-            content["total"] = len(bulk.results)
-            if isinstance(bulk.results, list):  # Counting generated rows would build them all.
-                content["failed"] = len(self._rows(bulk, failed_only=True))
+        # bulk-get-status documents the same fields as a list entry, and no row counts.
+        content = self._summary(bulk, self._current_status(bulk, poll=True))
         return HTTPStatus.OK, dumps({"content": content, "result": _OK})
 
     def _results(self, call: Call) -> Reply:
@@ -287,11 +284,12 @@ class DruidApp:
 
     @staticmethod
     def _summary(bulk: DruidBulk, status: str) -> dict[str, Any]:
+        # bulk-get-all and bulk-get-status: content.{bulkId, status, createdOn, updatedOn}.
         return {
-            "bulkId": bulk.bulk_id,
-            "status": status,
-            "createdOn": bulk.created_on,
-            "updatedOn": bulk.updated_on,
+            "bulkId": bulk.bulk_id,  # "Id of the bulk process." (string)
+            "status": status,  # "Current state of the bulk process." (string, lower-case)
+            "createdOn": bulk.created_on,  # "Creation date." (string; format not documented)
+            "updatedOn": bulk.updated_on,  # "Last update." (string)
         }
 
     def _rows(self, bulk: DruidBulk, *, failed_only: bool) -> Sequence[dict[str, Any]]:
@@ -342,6 +340,10 @@ def _page_options(query: Mapping[str, str]) -> tuple[int, bool] | str:
 
 
 def _render(bulk_id: str, rows: Sequence[dict[str, Any]], start: int, limit: int) -> bytes:
+    # bulk-get-results (seed 003): content.bulkId "Id of the bulk process", content.lastId
+    # "the cursor for requesting the next page" (absent: no more content), content.results
+    # "An array of the errors": rows {id, userIdentifierType, objectId, pulseId, error},
+    # each documented as a string; result.{status, message} "Common http result".
     stop = min(start + limit, len(rows))
     head: dict[str, Any] = {"bulkId": bulk_id}
     if start < stop < len(rows):

@@ -20,9 +20,10 @@ class DruidBulk:
         status: ``received``, ``scheduled``, ``processing``, ``completed`` or ``failed``.
         created_on: Creation time.
         updated_on: Last update time.
-        results: Rows ``{id, userIdentifierType, objectId, pulseId, error}`` in increasing
-            ``id`` order (a plain list is sorted if needed; other sequences must be sorted,
-            and the status then reports ``total`` but not ``failed``).
+        results: Rows ``{id, userIdentifierType, objectId?, pulseId?, error?}`` (strings;
+            a field with nothing to say left out, as DruID documents no nulls) in
+            increasing ``id`` order (a plain list is sorted if needed; other sequences
+            must be sorted).
         processing_polls: The first N status requests answer ``processing`` and results
             answer 428 until then.
     """
