@@ -30,6 +30,7 @@ class RunSummary:
         self.disabled: set[str] = set()
         self.jobs: dict[str, Counter[str]] = defaultdict(Counter)
         self.rows: dict[str, Counter[str]] = defaultdict(Counter)
+        self.warnings: dict[str, list[str]] = defaultdict(list)
         self.started = time.monotonic()
 
     def surveyed(self, vendor: Vendor, found: VendorJobs) -> None:
@@ -62,6 +63,15 @@ class RunSummary:
         """
         self.rows[vendor.display_name][stream] += rows
 
+    def warn(self, vendor: Vendor, message: str) -> None:
+        """Note something the run's user should look at, repeated in the summary block.
+
+        Args:
+            vendor: The vendor it is about.
+            message: One line, naming the job.
+        """
+        self.warnings[vendor.display_name].append(message)  # list.append is atomic
+
     def lines(self, failures: dict[str, str]) -> list[str]:
         """The summary block, one line per vendor.
 
@@ -89,6 +99,7 @@ class RunSummary:
                 f"requests {stats.requests}, retries {stats.retries}, waited "
                 f"{stats.retry_wait_seconds + vendor.gate.waited:.1f} s"
             )
+            lines.extend(f"  {name} warning: {message}" for message in self.warnings[name])
         return lines
 
     def log(self, logger: logging.Logger, failures: dict[str, str]) -> None:

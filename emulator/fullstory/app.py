@@ -288,7 +288,8 @@ class FullstoryApp:
     def _page(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
         rows = _rows(job, what)
         # Everything the bytes depend on; the generation changes when tokens are expired.
-        source = (job.job_id, what, id(rows), len(rows), job.page_size)
+        total = job.total_records.get(what)
+        source = (job.job_id, what, id(rows), len(rows), job.page_size, total)
         key = ("fullstory", self._generation, *source, offset, include_schema)
         return self._cache.get_or_build(
             key, lambda: self._render(job, what, offset, include_schema=include_schema)
@@ -297,7 +298,9 @@ class FullstoryApp:
     def _render(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
         rows = _rows(job, what)
         end = offset + max(job.page_size, 1)
-        tail: dict[str, Any] = {"total_records": str(len(rows))}
+        # total_records is an int64 in proto3 JSON: a string of digits ("1200").
+        total = job.total_records.get(what, len(rows))
+        tail: dict[str, Any] = {"total_records": str(total)}
         next_offset = self._next_offset(job, what, offset)
         if next_offset is not None:
             tail["next_page_token"] = self._token(job.job_id, what, next_offset)

@@ -30,6 +30,9 @@ class FullstoryJob:
         empty_last_page: End the list with an extra page holding no results.
         repeat_last_token: The last page echoes the page token it was asked with.
         expire_tokens: Reject every page token with 400.
+        total_records: The ``total_records`` the pages of a list report, by list
+            (``{"errors": 5}``); a list not named tells the truth (its length). Lets a
+            test make a list shorter or longer than its count.
     """
 
     job_id: str
@@ -45,3 +48,4 @@ class FullstoryJob:
     empty_last_page: bool = False
     repeat_last_token: bool = False
     expire_tokens: bool = False
+    total_records: dict[str, int] = field(default_factory=dict)
