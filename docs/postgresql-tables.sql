@@ -37,6 +37,7 @@ create table if not exists :"schema".job_details (
     expiration timestamptz,
     result_expired boolean,
     given_up boolean,
+    row_count_mismatch jsonb,
     vendor_status jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,

@@ -30,7 +30,7 @@ from emulator.server import VendorEmulator
 if TYPE_CHECKING:
     from types import FrameType
 
-    from emulator.server import Dataset
+    from emulator.dataset import Dataset
 
 SCENARIOS = ("demo", "bench-fullstory", "bench-druid", "bench-sailpoint")
 

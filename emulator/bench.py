@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from emulator.druid import DruidBulk
-from emulator.fullstory import FullstoryJob
+from emulator.dataset import Dataset
+from emulator.druid.jobs import DruidBulk
+from emulator.fullstory.jobs import FullstoryJob
 from emulator.rows import (
     BASE_EPOCH,
     CITIES,
@@ -29,8 +30,7 @@ from emulator.rows import (
     rfc3339,
     uuid7,
 )
-from emulator.sailpoint import SailpointJob
-from emulator.server import Dataset
+from emulator.sailpoint.jobs import SailpointJob
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -167,13 +167,15 @@ def _bench_druid_fields(index: int) -> tuple[str, str, str]:
 def _bench_druid_row(variant: int, fields: Sequence[str]) -> Row:
     by_object = variant % 5 < 3  # noqa: PLR2004 - 60% object_id users
     failed = (variant >> 3) % 10 == 0
-    return {
-        "id": fields[0],
-        "userIdentifierType": "object_id" if by_object else "pulse_id",
-        "objectId": f"{variant:08x}{fields[1]}" if by_object else None,
-        "pulseId": None if by_object else fields[2],
-        "error": DRUID_ERRORS[(variant >> 5) % len(DRUID_ERRORS)] if failed else None,
-    }
+    # DruID shows no nulls in a row (seed 003): a field with nothing to say is left out.
+    row: Row = {"id": fields[0], "userIdentifierType": "object_id" if by_object else "pulse_id"}
+    if by_object:
+        row["objectId"] = f"{variant:08x}{fields[1]}"
+    else:
+        row["pulseId"] = fields[2]
+    if failed:
+        row["error"] = DRUID_ERRORS[(variant >> 5) % len(DRUID_ERRORS)]
+    return row
 
 
 BENCH_DRUID_ROWS = RowShape(_bench_druid_row, _bench_druid_fields)
@@ -224,12 +226,12 @@ def _bench_sp_document(number: int, objects: int) -> Row:
                 {
                     "key": "OBJECT_IMPORTED",
                     "text": f"{object_type} [{name}]: imported",
-                    "details": None,
+                    "details": {},
                 }
                 for name in names
             ],
             "warnings": [
-                {"key": "REFERENCE_NOT_FOUND", "text": f"{object_type}: no owner", "detail": None}
+                {"key": "REFERENCE_NOT_FOUND", "text": f"{object_type}: no owner", "details": {}}
             ],
             "errors": [],
             "importedObjects": [

@@ -19,8 +19,9 @@ from emulator.bench import (
     bench_fullstory_dataset,
     bench_sailpoint_dataset,
 )
-from emulator.druid import DruidBulk
-from emulator.fullstory import FullstoryJob
+from emulator.dataset import Dataset
+from emulator.druid.jobs import DruidBulk
+from emulator.fullstory.jobs import FullstoryJob
 from emulator.rows import (
     BASE_EPOCH,
     CITIES,
@@ -34,8 +35,7 @@ from emulator.rows import (
     rfc3339,
     uuid7,
 )
-from emulator.sailpoint import SailpointJob
-from emulator.server import Dataset
+from emulator.sailpoint.jobs import SailpointJob
 
 if TYPE_CHECKING:
     from emulator.server import VendorEmulator
@@ -326,16 +326,17 @@ def _druid_rows(rng: random.Random, start_ms: int, count: int, error_rate: float
     for i in range(count):
         by_object = rng.random() < 0.6  # noqa: PLR2004 - share of object_id users
         object_id = f"{rng.getrandbits(128):032x}"
-        rows.append(
-            {
-                # 3 ms apart, so the ids increase whatever the random bits.
-                "id": uuid7(start_ms + 3 * i, rng.getrandbits(12), rng.getrandbits(62)),
-                "userIdentifierType": "object_id" if by_object else "pulse_id",
-                "objectId": object_id if by_object or rng.random() < 0.5 else None,  # noqa: PLR2004
-                "pulseId": None if by_object else f"pls-{rng.randrange(10**9):09d}",
-                "error": rng.choice(DRUID_ERRORS) if rng.random() < error_rate else None,
-            }
-        )
+        row = {
+            # 3 ms apart, so the ids increase whatever the random bits.
+            "id": uuid7(start_ms + 3 * i, rng.getrandbits(12), rng.getrandbits(62)),
+            "userIdentifierType": "object_id" if by_object else "pulse_id",
+            "objectId": object_id if by_object or rng.random() < 0.5 else None,  # noqa: PLR2004
+            "pulseId": None if by_object else f"pls-{rng.randrange(10**9):09d}",
+            "error": rng.choice(DRUID_ERRORS) if rng.random() < error_rate else None,
+        }
+        # DruID documents every row field as a string and shows no nulls (seed 003): a
+        # field with nothing to say is left out.
+        rows.append({key: value for key, value in row.items() if value is not None})
     return rows
 
 
@@ -381,9 +382,13 @@ def _sp_message(rng: random.Random, category: str, object_type: str, index: int)
     object_id = f"{rng.getrandbits(128):032x}"
     key = _SP_KEYS[category][index % len(_SP_KEYS[category])]
     text = f"{object_type} [{object_id}, «Objekt {index}»]: {key.replace('_', ' ').lower()}"
-    if index % 3 == 0:
-        return {"key": key, "text": text, "detail": None}  # The spec example's spelling.
-    details = None if index % 3 == 1 else {"objectId": object_id, "objectType": object_type}
+    # `details` is required and an object whose values are objects in SailPoint's schema
+    # (SpConfigMessage); only the nested example document below uses its `detail: null`.
+    details: Row = {}
+    if index % 3 == 1:
+        details = {"reference": {"type": object_type, "id": object_id}}
+    elif index % 3 == 2:  # noqa: PLR2004 - one case per shape
+        details = {"object": {"type": object_type, "id": object_id, "name": f"Objekt {index}"}}
     return {"key": key, "text": text, "details": details}
 
 

@@ -64,7 +64,12 @@ def run_connection_test(run: Run, logger: logging.Logger) -> bool:
     ok = True
     for vendor in configured:
         try:
-            logger.info("%s: ok (%s)", vendor.display_name, check_vendor(vendor, run))
+            checked = check_vendor(vendor, run)
+            # Which layout answered, so a user choosing sailpoint_api_version sees it worked.
+            layout = vendor.api_layout
+            logger.info(
+                "%s: ok (%s)", vendor.display_name, f"{layout}; {checked}" if layout else checked
+            )
         except VendorAPIError as exc:  # noqa: PERF203  # every vendor is checked
             ok = False
             logger.error("%s: failed: %s", vendor.display_name, exc)  # noqa: TRY400

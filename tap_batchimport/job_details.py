@@ -69,6 +69,20 @@ class JobDetailsStream(BatchImportStream):
             description="SailPoint: the job completed but its result is no longer downloadable",
         ),
         th.Property(
+            "row_count_mismatch",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("stream", th.StringType),
+                    th.Property("total_records", th.IntegerType),
+                    th.Property("rows_read", th.IntegerType),
+                )
+            ),
+            description=(
+                "Fullstory: results lists this run read more rows from than their "
+                "total_records (null when every list matched)"
+            ),
+        ),
+        th.Property(
             "given_up",
             th.BooleanType,
             description=(

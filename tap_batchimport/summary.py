@@ -33,6 +33,7 @@ class RunSummary:
         self.rows: dict[str, Counter[str]] = defaultdict(Counter)
         #: Named job ids the vendor answered 404 for at first sight (typos, most likely).
         self.unknown_ids: dict[str, list[str]] = defaultdict(list)
+        self.warnings: dict[str, list[str]] = defaultdict(list)
         self.started = time.monotonic()
 
     def surveyed(self, vendor: Vendor, found: VendorJobs) -> None:
@@ -66,6 +67,15 @@ class RunSummary:
             rows: Rows written.
         """
         self.rows[vendor.display_name][stream] += rows
+
+    def warn(self, vendor: Vendor, message: str) -> None:
+        """Note something the run's user should look at, repeated in the summary block.
+
+        Args:
+            vendor: The vendor it is about.
+            message: One line, naming the job.
+        """
+        self.warnings[vendor.display_name].append(message)  # list.append is atomic
 
     def lines(
         self, failures: dict[str, str], job_errors: Mapping[JobRef, str] | None = None
@@ -104,6 +114,7 @@ class RunSummary:
                     f"  {name}: unknown job id(s) (mistyped?): {', '.join(unknown)} - the "
                     "vendor answered 404 the first time the tap asked"
                 )
+            lines.extend(f"  {name} warning: {message}" for message in self.warnings[name])
         return lines
 
     def log(

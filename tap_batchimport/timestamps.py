@@ -48,3 +48,45 @@ def parse_timestamp(value: t.Any) -> dt.datetime | None:  # noqa: ANN401
         return dt.datetime.fromisoformat(f"{date}T{time}.{micros}{zone}")
     except ValueError:
         return None
+
+
+#: Epoch numbers at least this large are milliseconds: 10^11 seconds is the year 5138,
+#: 10^11 milliseconds is March 1973, before any batch import.
+_EPOCH_MILLIS_FROM = 10**11
+
+
+def as_rfc3339_utc(value: t.Any) -> str | None:  # noqa: ANN401
+    """A time in any plausible form, as RFC 3339 UTC; None when it is no time at all.
+
+    For vendor fields whose format is not documented: epoch seconds or milliseconds (as
+    numbers or numeric strings) and ISO 8601 date-times (a ``T`` or a space; without a
+    zone, UTC) are all read; anything else is None, never an error.
+
+    Args:
+        value: The vendor's value.
+
+    Returns:
+        E.g. ``2024-05-01T09:00:00.000Z`` (milliseconds, or microseconds when present).
+    """
+    if isinstance(value, bool):
+        return None
+    moment: dt.datetime | None = None
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        moment = parse_timestamp(text)
+        if moment is None:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+    if moment is None and isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) >= _EPOCH_MILLIS_FROM else value
+        try:
+            moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if moment is None:
+        return None
+    moment = moment.astimezone(dt.timezone.utc)
+    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")

@@ -139,6 +139,14 @@ class Vendor(abc.ABC):
         refs += [ref for ref in from_file if ref.source in sources]
         return unique(refs)
 
+    @property
+    def api_layout(self) -> str | None:
+        """Which of the vendor's endpoint layouts the settings chose, for ``--test``.
+
+        None when the vendor has one layout only.
+        """
+        return None
+
     def listed_statuses(self) -> dict[JobRef, JobStatus]:
         """Statuses the vendor lists in one request, when it can (override).
 

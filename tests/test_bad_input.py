@@ -154,10 +154,12 @@ CONFIG_ERRORS = [
     ConfigError(
         "api-version-v3",
         {"sailpoint_api_version": "v3"},
-        "'v3' is not one of ['beta', 'v2024', 'v2025', 'v2026']",
+        "'v3' is not one of ['v1', 'beta', 'v2024', 'v2025', 'v2026']",
     ),
     ConfigError(
-        "api-version-case", {"sailpoint_api_version": "V2025"}, "'V2025' is not one of ['beta'"
+        "api-version-case",
+        {"sailpoint_api_version": "V2025"},
+        "'V2025' is not one of ['v1', 'beta'",
     ),
     ConfigError("api-version-null", {"sailpoint_api_version": None}, "None is not one of"),
 ]

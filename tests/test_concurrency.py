@@ -280,7 +280,8 @@ def test_a_long_job_says_how_far_it_got(
         r.getMessage() for r in caplog.records if "rows of bulk_results so far" in r.getMessage()
     ]
     assert progress, [r.getMessage() for r in caplog.records][-20:]
-    assert progress[0].startswith("DruID job B1: 5 rows of bulk_results so far (of 23)"), progress
+    # DruID documents no row count, so its progress line has no total.
+    assert progress[0] == "DruID job B1: 5 rows of bulk_results so far", progress
     users = [m for m in (r.getMessage() for r in caplog.records) if "rows of imported_users" in m]
     assert any(
         m.startswith("Fullstory job U1: 10 rows of imported_users so far (of 60)") for m in users

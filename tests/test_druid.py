@@ -11,6 +11,8 @@ import requests
 
 from emulator import faults
 from emulator.druid import DruidBulk
+from tap_batchimport.druid.vendor import DruidVendor
+from tap_batchimport.jobs import JobRef
 from tests.conftest import duplicate_keys, legacy_state, stream_bookmarks
 
 KEYS = ("bulk_id", "id")
@@ -26,15 +28,15 @@ def rows(bulk: int, count: int, *, fail_every: int = 4) -> list[dict[str, t.Any]
     out = []
     for n in range(count):
         by_object = n % 2 == 0
-        out.append(
-            {
-                "id": uuid7ish(bulk, n),
-                "userIdentifierType": "object_id" if by_object else "pulse_id",
-                "objectId": f"obj-{bulk}-{n}" if by_object else None,
-                "pulseId": None if by_object else f"pulse-{bulk}-{n}",
-                "error": f"user {n} not found" if n % fail_every == 0 else None,
-            }
-        )
+        row = {
+            "id": uuid7ish(bulk, n),
+            "userIdentifierType": "object_id" if by_object else "pulse_id",
+            "objectId": f"obj-{bulk}-{n}" if by_object else None,
+            "pulseId": None if by_object else f"pulse-{bulk}-{n}",
+            "error": f"user {n} not found" if n % fail_every == 0 else None,
+        }
+        # DruID's pages show every row field as a string, never null: absent instead.
+        out.append({key: value for key, value in row.items() if value is not None})
     return out
 
 
@@ -76,7 +78,7 @@ def expected(emu, *, failed_only: bool = False) -> dict[tuple, dict]:
         if bulk.status not in {"completed", "failed"}:
             continue
         for row in bulk.results:
-            if failed_only and row["error"] is None:
+            if failed_only and row.get("error") is None:
                 continue
             out[(bulk.bulk_id, row["id"])] = {"bulk_id": bulk.bulk_id, **row}
     return out
@@ -137,11 +139,12 @@ def test_job_details_of_configured_bulks(druid, tap):
     assert set(details) == {"B-DONE", "B-FAIL", "B-BUSY", "B-NONE"}
     assert {r["source"] for r in details.values()} == {"druid"}
     done = details["B-DONE"]
+    # DruID documents no counts: none are guessed (its answer is in vendor_status).
     assert (done["status"], done["is_finished"], done["imports"], done["errors"]) == (
         "completed",
         True,
-        17,
-        6,
+        None,
+        None,
     )
     assert (done["created"], done["finished"]) == (
         "2024-05-01T09:00:00.000Z",
@@ -412,3 +415,53 @@ def test_an_unusable_saved_cursor_rereads_the_bulk(druid, tap, bad_cursor):
     reread = [k for k in emitted(second) if k[0] == bulk_id]
     assert sorted(reread) == sorted(k for k in expected(druid) if k[0] == bulk_id)
     assert "re-reading the job from its start" in second.stderr
+
+
+@pytest.mark.parametrize(
+    ("created_on", "created"),
+    [
+        ("2024-05-01T09:00:00.000Z", "2024-05-01T09:00:00.000Z"),
+        ("2024-05-01T11:00:00+02:00", "2024-05-01T09:00:00.000Z"),
+        ("2024-05-01 09:00:00.123456", "2024-05-01T09:00:00.123456Z"),  # no zone: UTC
+        (1714554000, "2024-05-01T09:00:00.000Z"),  # epoch seconds
+        (1714554000123, "2024-05-01T09:00:00.123Z"),  # epoch milliseconds
+        (1714554000.5, "2024-05-01T09:00:00.500Z"),
+        ("1714554000123", "2024-05-01T09:00:00.123Z"),  # milliseconds as a string
+        ("yesterday", None),
+        ("", None),
+        (True, None),
+        ({"epoch": 1}, None),
+        (None, None),
+        (10**30, None),
+    ],
+)
+def test_created_on_in_any_plausible_form_is_rfc3339_utc(created_on, created):
+    # DruID types createdOn "string" with no format: a form it might use never fails a job.
+    body = {"content": {"bulkId": "B", "status": "completed", "createdOn": created_on}}
+    status = DruidVendor.status_of(JobRef("druid", "B"), body["content"], body)
+    assert status.created == created
+    assert (status.imports, status.errors) == (None, None)
+    assert status.vendor_status == body
+
+
+def test_undocumented_counts_are_passed_through_not_interpreted():
+    content = {"bulkId": "B", "status": "completed", "total": 10, "failed": "3", "errors": 2}
+    status = DruidVendor.status_of(JobRef("druid", "B"), content, {"content": content})
+    assert (status.imports, status.errors) == (None, None)
+    assert status.as_record()["vendor_status"] == {"content": content}
+
+
+def test_a_bulk_with_epoch_millisecond_times_is_extracted(emulator, tap):
+    emulator.dataset.druid_bulks.append(
+        DruidBulk("B-MS", created_on=1714554000123, updated_on=1714554300000, results=rows(4, 3))  # type: ignore[arg-type]
+    )
+    run = tap(config(emulator, druid_bulk_ids=["B-MS"]))
+    assert run.returncode == 0, run.stderr
+    (detail,) = run.records("job_details")
+    assert (detail["created"], detail["finished"]) == (
+        "2024-05-01T09:00:00.123Z",
+        "2024-05-01T09:05:00.000Z",
+    )
+    assert detail["vendor_status"]["content"]["createdOn"] == 1714554000123
+    assert len(run.records("bulk_results")) == 3
+    jsonschema.validate(detail, run.schema("job_details")["schema"])

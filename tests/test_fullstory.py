@@ -346,3 +346,92 @@ def test_an_unusable_saved_cursor_rereads_the_job(fs, tap, bad_cursor):
     rows = emitted_rows(run, "imported_users")
     assert set(rows) == {k for k in expected_rows(fs, "imported_users") if k[0] == "U-DONE"}
     assert "re-reading the job from its start" in run.stderr
+
+
+def one_job(emulator, job: FullstoryJob, **extra) -> dict:
+    emulator.dataset.fullstory_jobs.append(job)
+    return {
+        **fullstory_data.config(emulator),
+        "fullstory_user_import_job_ids": [job.job_id],
+        "fullstory_event_import_job_ids": [],
+        "retry_max_attempts": 2,
+        "retry_max_wait_seconds": 5,
+        **extra,
+    }
+
+
+def errors_job(job_id: str, rows: int, **kw) -> FullstoryJob:
+    errors = [{"message": "m", "code": "c", "user": {"uid": str(i)}} for i in range(rows)]
+    return FullstoryJob(
+        job_id, "users", "FAILED", finished="2024-05-01T10:00:00Z", errors=errors, **kw
+    )
+
+
+def test_a_list_that_ends_before_total_records_fails_the_job(emulator, tap):
+    # Two rows, two per page, and the vendor says five: rows were lost on its side.
+    config = one_job(emulator, errors_job("SHORT", 2, page_size=2, total_records={"errors": 5}))
+    run = tap(config)
+    assert run.returncode != 0
+    (line,) = [x for x in run.stderr.splitlines() if "list ended after" in x]
+    assert "GET /v2/users/batch/SHORT/errors" in line
+    assert "list ended after 2 of 5 rows (total_records 5)" in line
+    assert "{job_id}" not in line
+    # Its last page never settles the job: the next run reads it again.
+    assert "SHORT" not in stream_bookmarks(run.final_state)["user_import_errors"]["done"]
+
+
+def test_a_list_longer_than_total_records_is_a_warning_and_a_job_details_field(emulator, tap):
+    config = one_job(emulator, errors_job("LONG", 7, page_size=3, total_records={"errors": 5}))
+    run = tap(config)
+    assert run.returncode == 0, run.stderr
+    assert len(run.records("user_import_errors")) == 7
+    (details,) = run.records("job_details")
+    assert details["row_count_mismatch"] == [
+        {"stream": "user_import_errors", "total_records": 5, "rows_read": 7}
+    ]
+    jsonschema.validate(details, run.schema("job_details")["schema"])
+    (warning,) = [x for x in run.stderr.splitlines() if "Fullstory warning:" in x]
+    assert "job LONG: user_import_errors has 7 rows, more than its total_records 5" in warning
+    assert stream_bookmarks(run.final_state)["user_import_errors"]["done"] == ["LONG"]
+
+
+def test_a_list_that_matches_total_records_has_no_mismatch(emulator, tap):
+    run = tap(one_job(emulator, errors_job("EVEN", 7, page_size=3)))
+    assert run.returncode == 0, run.stderr
+    (details,) = run.records("job_details")
+    assert details["row_count_mismatch"] is None
+    assert "warning:" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "what"),
+    [
+        (
+            "fullstory.status",
+            {"imports": -3, "job": {"id": "BAD", "status": "COMPLETED"}},
+            "imports is -3",
+        ),
+        (
+            "fullstory.status",
+            {"imports": "many", "job": {"id": "BAD", "status": "COMPLETED"}},
+            "imports is 'many'",
+        ),
+        (
+            "fullstory.status",
+            {"imports": 1, "errors": 1.5, "job": {"id": "BAD", "status": "FAILED"}},
+            "errors is 1.5",
+        ),
+        ("fullstory.errors", {"results": [], "total_records": "-1"}, "total_records is '-1'"),
+        ("fullstory.errors", {"results": [], "total_records": "12a"}, "total_records is '12a'"),
+    ],
+)
+def test_negative_or_non_numeric_counts_are_malformed_not_data(emulator, tap, endpoint, body, what):
+    config = one_job(emulator, errors_job("BAD", 2))
+    emulator.faults.add(endpoint, faults.status(200, body=body))
+    run = tap(config)
+    assert run.returncode != 0
+    assert emulator.count(endpoint) == 2  # retried like a 5xx, up to retry_max_attempts
+    (line,) = [x for x in run.stderr.splitlines() if "not a count" in x and "failed" in x]
+    assert f"job BAD: {what}, not a count (a non-negative integer)" in line
+    assert "Traceback" not in run.stderr
+    assert run.records("user_import_errors") == []

@@ -364,10 +364,53 @@ def test_api_version_is_the_path_prefix(emulator, tap):
     ]
 
 
+def test_api_version_v1_calls_the_sp_config_v1_layout(emulator, tap):
+    # A tenant that retired the prefixed paths still answers SailPoint's per-API layout.
+    emulator.dataset.sailpoint_prefixed_paths = False
+    emulator.dataset.sailpoint_jobs.append(complete("A", NESTED))
+    run = tap(config(emulator, ["A"], sailpoint_api_version="v1"))
+    assert run.returncode == 0, run.stderr
+    assert len(run.records("config_import_results")) == 2
+    assert details_of(run)["A"]["status"] == "COMPLETE"
+    paths = [r.path for r in emulator.requests if r.endpoint != "sailpoint.token"]
+    assert paths == [
+        "/sailpoint/sp-config/v1/import/A",
+        "/sailpoint/sp-config/v1/import/A/download",
+    ]
+
+
+def test_a_retired_prefix_answers_404_for_every_job_and_v1_reads_them(emulator, tap):
+    # What docs/sailpoint.md tells users to look for: every job NOT_FOUND with a prefix.
+    emulator.dataset.sailpoint_prefixed_paths = False
+    emulator.dataset.sailpoint_jobs += [complete("A", NESTED), complete("B", NESTED)]
+    prefixed = tap(config(emulator, ["A", "B"]))
+    assert prefixed.returncode == 0, prefixed.stderr
+    assert {r["status"] for r in details_of(prefixed).values()} == {"NOT_FOUND"}
+    assert prefixed.records("config_import_results") == []
+    v1 = tap(config(emulator, ["A", "B"], sailpoint_api_version="v1"))
+    assert {r["status"] for r in details_of(v1).values()} == {"COMPLETE"}
+    assert len(v1.records("config_import_results")) == 4
+
+
+@pytest.mark.parametrize(
+    ("version", "layout"),
+    [
+        ("v1", "sp-config v1 layout, GET /sp-config/v1/import/{job_id}"),
+        ("v2025", "versioned-prefix layout, GET /v2025/sp-config/import/{job_id}"),
+    ],
+)
+def test_the_connection_test_says_which_layout_answered(emulator, tap, version, layout):
+    emulator.dataset.sailpoint_jobs.append(complete("A", NESTED))
+    run = tap(config(emulator, ["A"], sailpoint_api_version=version), extra_args=["--test"])
+    assert run.returncode == 0, run.stderr
+    (line,) = [x for x in run.stderr.splitlines() if "SailPoint: ok (" in x]
+    assert f"SailPoint: ok ({layout}; status of sailpoint job A: COMPLETE)" in line
+
+
 def test_a_config_error_exits_before_any_request(emulator, tap):
     run = tap(config(emulator, ["A"], sailpoint_api_version="v3"))
     assert run.returncode != 0
-    assert "'v3' is not one of ['beta', 'v2024', 'v2025', 'v2026']" in run.stderr
+    assert "'v3' is not one of ['v1', 'beta', 'v2024', 'v2025', 'v2026']" in run.stderr
     assert emulator.requests == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import typing as t
 
 from tap_batchimport.druid.readers import BulkResultsReader
 from tap_batchimport.druid.schemas import BULK_RESULTS
@@ -14,9 +13,6 @@ if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
-
-if t.TYPE_CHECKING:
-    from tap_batchimport.tracker import TrackedJob
 
 
 class BulkResultsStream(JobResultsStream):
@@ -36,12 +32,3 @@ class BulkResultsStream(JobResultsStream):
             failed_only=bool(self.config.get("druid_failed_only")),
             logger=self.logger,
         )
-
-    @override
-    def expected_rows(self, job: TrackedJob) -> int | None:
-        status = job.status
-        if self.config.get("druid_failed_only"):
-            return status.errors
-        if status.imports is None or status.errors is None:
-            return None
-        return status.imports + status.errors

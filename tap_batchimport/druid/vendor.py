@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import typing as t
 
 from tap_batchimport.druid.errors import error_detail
 from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.jobs import JobRef, JobStatus
+from tap_batchimport.timestamps import as_rfc3339_utc
 from tap_batchimport.vendor import Vendor
 
 if sys.version_info >= (3, 12):
@@ -33,42 +33,6 @@ RESULTS = Endpoint(BULK + "/{bulk_id}/results", envelope="content")
 #: DruID refuses requests without these, even on GET.
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 NOT_FOUND = 404
-
-#: Count fields a status may carry (unconfirmed by DruID's docs, so several spellings).
-_ERROR_COUNT_KEYS = ("errors", "failed", "failedCount", "errorCount")
-_IMPORT_COUNT_KEYS = ("imports", "succeeded", "successCount", "imported")
-_TOTAL_COUNT_KEYS = ("total", "totalCount", "count")
-
-
-def _first_int(body: dict[str, t.Any], keys: tuple[str, ...]) -> int | None:
-    for key in keys:
-        value = body.get(key)
-        if value is None or isinstance(value, bool):
-            continue
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def as_timestamp(value: t.Any) -> str | None:  # noqa: ANN401
-    """A DruID time as an ISO 8601 string: strings pass through, epoch milliseconds convert.
-
-    Args:
-        value: ``createdOn`` / ``updatedOn`` as received.
-
-    Returns:
-        The time, or None when absent or unreadable.
-    """
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc).isoformat()
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
 
 
 class DruidVendor(Vendor):
@@ -141,7 +105,7 @@ class DruidVendor(Vendor):
 
         Args:
             ref: Which bulk.
-            content: ``{bulkId, status, createdOn, updatedOn, ...counts}``.
+            content: ``{bulkId, status, createdOn, updatedOn}`` (bulk-get-status).
             body: The answer as received (``vendor_status``).
 
         Returns:
@@ -150,20 +114,19 @@ class DruidVendor(Vendor):
         status = str(content.get("status") or "unknown")
         # Unknown statuses are tolerated and treated as not finished: polled, never read.
         is_finished = status.lower() in FINAL_STATUSES
-        errors = _first_int(content, _ERROR_COUNT_KEYS)
-        imports = _first_int(content, _IMPORT_COUNT_KEYS)
-        total = _first_int(content, _TOTAL_COUNT_KEYS)
-        if imports is None and total is not None and errors is not None:
-            imports = max(0, total - errors)
         return JobStatus(
             ref=ref,
             status=status,
             is_finished=is_finished,
             results_ready=is_finished,
-            created=as_timestamp(content.get("createdOn")),
+            # Documented as "string" with no format: epoch seconds, milliseconds and ISO
+            # 8601 are all read (an unreadable time is null, and verbatim in vendor_status).
+            created=as_rfc3339_utc(content.get("createdOn")),
             # A bulk is last updated when it finishes.
-            finished=as_timestamp(content.get("updatedOn")) if is_finished else None,
-            imports=imports,
-            errors=errors,
+            finished=as_rfc3339_utc(content.get("updatedOn")) if is_finished else None,
+            # DruID documents no row counts for a bulk: whatever it may add stays in
+            # vendor_status, uninterpreted.
+            imports=None,
+            errors=None,
             vendor_status=body,
         )

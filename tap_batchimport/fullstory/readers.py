@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.fullstory.counts import count_check, read_count
 from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.pages import NotReady, Page
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from tap_batchimport.http.client import VendorClient
     from tap_batchimport.jobs import JobStatus
@@ -29,7 +31,7 @@ STALE_TOKEN = frozenset({400, 404, 410})
 class FullstoryResultsReader:
     """Reads ``GET /v2/{users|events}/batch/{job_id}/{imports|errors}``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - all but the client are keyword-only
         self,
         client: VendorClient,
         *,
@@ -37,6 +39,7 @@ class FullstoryResultsReader:
         result_list: str,
         params: Mapping[str, str],
         logger: logging.Logger,
+        on_longer_list: Callable[[str, int, int], None] | None = None,
     ) -> None:
         """Bind the reader to one list.
 
@@ -46,8 +49,12 @@ class FullstoryResultsReader:
             result_list: ``imports`` or ``errors``.
             params: Query parameters besides ``page_token``.
             logger: Where to say what happens.
+            on_longer_list: Told ``(job_id, total_records, rows_read)`` when a list holds
+                more rows than its ``total_records`` (a warning, not an error).
         """
         self.client = client
+        self.kind = kind
+        self.on_longer_list = on_longer_list
         self.result_list = result_list
         self.endpoint = Endpoint(f"/v2/{kind}/batch/{{job_id}}/{result_list}", envelope=None)
         self.params = dict(params)
@@ -68,8 +75,12 @@ class FullstoryResultsReader:
 
         Yields:
             Outcomes, one per answer.
+
+        Raises:
+            VendorAPIError: The list ended before its ``total_records``.
         """
         job_id = status.ref.job_id
+        total: int | None = None
         expected = (status.imports if self.result_list == "imports" else status.errors) or 0
         token: str | None = cursor["page_token"] if cursor else None
         row = int(cursor["row"]) if cursor else 0
@@ -85,6 +96,8 @@ class FullstoryResultsReader:
                 # Fullstory omits empty lists (`{}`), so an answer without `results` is
                 # only malformed (and retried) when rows are due: mid-list, or per status.
                 envelope="results" if token or expected > row else None,
+                # total_records is a string of digits; anything else is malformed.
+                check=count_check(job_id, ("total_records",)),
             )
             if answer.status in STALE_TOKEN:
                 self.logger.warning(
@@ -100,6 +113,7 @@ class FullstoryResultsReader:
                 yield NotReady(f"{self.result_list} not ready yet (HTTP 202)")
                 continue
             page = answer.payload if isinstance(answer.payload, dict) else {}
+            total = read_count(page.get("total_records"))
             items = page.get("results")
             records = []
             for item in items if isinstance(items, list) else ():
@@ -113,8 +127,21 @@ class FullstoryResultsReader:
                 row += 1
             following = page.get("next_page_token")
             if not isinstance(following, str) or not following or following in seen:
+                self._compare(job_id, row, total)
                 yield Page(records, None, answer.size)
                 return
             seen.add(following)
             token = following
             yield Page(records, {"page_token": token, "row": row}, answer.size)
+
+    def _compare(self, job_id: str, rows: int, total: int | None) -> None:
+        # total_records is the vendor's one check that every row was read. Fewer rows fail
+        # the job before its last page settles it, so a later run reads it again.
+        if total is None or rows == total:
+            return
+        if rows < total:
+            endpoint = f"GET /v2/{self.kind}/batch/{job_id}/{self.result_list}"
+            detail = f"list ended after {rows} of {total} rows (total_records {total})"
+            raise VendorAPIError(self.client.vendor, endpoint, 200, detail)
+        if self.on_longer_list is not None:
+            self.on_longer_list(job_id, total, rows)

@@ -21,7 +21,10 @@ FULLSTORY_SETTINGS = th.PropertiesList(
         th.StringType,
         default="https://api.fullstory.com",
         title="Fullstory API URL",
-        description="Base URL; EU accounts may use https://api.eu1.fullstory.com.",
+        description=(
+            "Base URL. https://api.fullstory.com routes every account, EU ones included, "
+            "to its region; EU accounts may also use https://api.eu1.fullstory.com."
+        ),
         examples=["https://api.fullstory.com", "https://api.eu1.fullstory.com"],
     ),
     th.Property(

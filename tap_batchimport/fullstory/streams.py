@@ -13,6 +13,7 @@ from tap_batchimport.fullstory.schemas import (
     USER_IMPORT_ERRORS,
 )
 from tap_batchimport.fullstory.vendor import EVENTS, KIND, USERS, FullstoryVendor
+from tap_batchimport.jobs import JobRef
 from tap_batchimport.results_stream import JobResultsStream
 
 if sys.version_info >= (3, 12):
@@ -43,7 +44,17 @@ class FullstoryResultsStream(JobResultsStream):
             result_list=self.result_list,
             params={"include_schema": "true"} if include_schema else {},
             logger=self.logger,
+            on_longer_list=self._longer_list,
         )
+
+    def _longer_list(self, job_id: str, total: int, rows: int) -> None:
+        # More rows than total_records: nothing is lost, so a warning (run summary and
+        # job_details.row_count_mismatch), not an error.
+        vendor = t.cast("FullstoryVendor", self.vendor)
+        vendor.note_row_count_mismatch(JobRef(self.source, job_id), self.name, total, rows)
+        message = f"job {job_id}: {self.name} has {rows} rows, more than its total_records {total}"
+        self.logger.warning("Fullstory %s", message)
+        self.run.summary.warn(vendor, message)
 
     @override
     def expected_rows(self, job: TrackedJob) -> int | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import threading
 import typing as t
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
+from tap_batchimport.fullstory.counts import STATUS_COUNTS, count_check, read_count
 from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.http.error_bodies import json_error_detail
 from tap_batchimport.jobs import JobRef, JobStatus
@@ -18,6 +20,9 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Mapping
+
     from tap_batchimport.http.client import VendorClient
 
 USERS = "fullstory_users"
@@ -35,13 +40,6 @@ STATUS = {
 NOT_FOUND = 404
 
 
-def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 class FullstoryVendor(Vendor):
     """Fullstory Server API v2 batch imports."""
 
@@ -52,6 +50,40 @@ class FullstoryVendor(Vendor):
         "fullstory_user_import_job_ids": USERS,
         "fullstory_event_import_job_ids": EVENTS,
     }
+
+    def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
+        """Bind the vendor to the tap config.
+
+        Args:
+            config: Validated tap config.
+            logger: The tap's logger.
+        """
+        super().__init__(config, logger)
+        # Lists found longer than their total_records this run (readers run in workers).
+        self._mismatches: dict[JobRef, list[dict[str, t.Any]]] = {}
+        self._mismatches_lock = threading.Lock()
+
+    def note_row_count_mismatch(self, ref: JobRef, stream: str, total: int, rows: int) -> None:
+        """Remember a results list longer than its ``total_records``, for ``job_details``.
+
+        Args:
+            ref: The job.
+            stream: The stream of that list.
+            total: ``total_records``.
+            rows: Rows read.
+        """
+        with self._mismatches_lock:
+            self._mismatches.setdefault(ref, []).append(
+                {"stream": stream, "total_records": total, "rows_read": rows}
+            )
+
+    @override
+    def job_record(self, status: JobStatus, entry: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        record = status.as_record()
+        with self._mismatches_lock:
+            found = self._mismatches.get(status.ref)
+        record["row_count_mismatch"] = list(found) if found else None
+        return record
 
     @override
     def make_client(self) -> VendorClient:
@@ -67,7 +99,11 @@ class FullstoryVendor(Vendor):
     @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
-            STATUS[ref.source], path_params={"job_id": ref.job_id}, pass_statuses=(NOT_FOUND,)
+            STATUS[ref.source],
+            path_params={"job_id": ref.job_id},
+            pass_statuses=(NOT_FOUND,),
+            # A negative or non-numeric count is a malformed answer, never data.
+            check=count_check(ref.job_id, STATUS_COUNTS),
         )
         if answer.status == NOT_FOUND:
             return JobStatus.of_unknown_job(ref)
@@ -84,8 +120,8 @@ class FullstoryVendor(Vendor):
             results_ready=is_finished,
             created=job.get("created"),
             finished=finished_at,
-            imports=_as_int(body.get("imports")),
+            imports=read_count(body.get("imports")),
             # The API leaves `errors` out unless the job failed: a COMPLETED job has none.
-            errors=_as_int(body.get("errors", 0 if status == "COMPLETED" else None)),
+            errors=read_count(body.get("errors", 0 if status == "COMPLETED" else None)),
             vendor_status=body,
         )

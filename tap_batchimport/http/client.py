@@ -106,7 +106,7 @@ class VendorClient:
             session = self._local.session = SameOriginSession()
         return session
 
-    def request(
+    def request(  # noqa: PLR0913 - the options after endpoint are keyword-only
         self,
         endpoint: Endpoint,
         *,
@@ -114,6 +114,7 @@ class VendorClient:
         params: Mapping[str, t.Any] | None = None,
         pass_statuses: Iterable[int] = (),
         envelope: str | None = None,
+        check: Callable[[t.Any], str | None] | None = None,
     ) -> ApiResponse:
         """Send one request, retrying transient failures, and decode the answer.
 
@@ -124,6 +125,8 @@ class VendorClient:
             pass_statuses: Non-2xx statuses the caller handles itself (e.g. 202, 404,
                 428); they come back undecoded instead of raising.
             envelope: Top-level key this answer must have (default: the endpoint's).
+            check: Says what is wrong with a decoded 2xx payload (None: nothing); a
+                payload it faults is malformed, retried like a 5xx.
 
         Returns:
             The status and decoded payload.
@@ -141,7 +144,7 @@ class VendorClient:
         def attempt() -> ApiResponse:
             nonlocal tries
             tries += 1
-            return self._attempt(endpoint, url, query, passing, required_key)
+            return self._attempt(endpoint, url, query, passing, (required_key, check))
 
         retried = backoff.on_exception(
             lambda: self.policy.wait_generator(budget),
@@ -184,8 +187,9 @@ class VendorClient:
         url: str,
         query: Mapping[str, t.Any],
         passing: frozenset[int],
-        envelope: str | None,
+        expect: tuple[str | None, Callable[[t.Any], str | None] | None],
     ) -> ApiResponse:
+        envelope, check = expect  # what a 2xx payload must be: its envelope, then a check
         response = self._send(endpoint, url, query)
         if (
             response.status_code == UNAUTHORIZED
@@ -218,6 +222,8 @@ class VendorClient:
         if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
             msg = f"answer lacks its '{envelope}' envelope"
             raise MalformedResponseError(msg, response)
+        if check is not None and (problem := check(payload)):
+            raise MalformedResponseError(problem, response)
         return ApiResponse(status=status, payload=payload, size=len(body))
 
     def _send(self, endpoint: Endpoint, url: str, query: Mapping[str, t.Any]) -> requests.Response:

@@ -6,8 +6,10 @@ from singer_sdk import typing as th
 
 from tap_batchimport.settings import client_credentials_settings
 
-#: API versions that serve ``/sp-config/import`` (``v3`` does not).
-API_VERSIONS = ("beta", "v2024", "v2025", "v2026")
+#: ``v1``: the per-API layout ``/sp-config/v1/import/...`` SailPoint's current SDKs call;
+#: the others are the prefixes of ``/{version}/sp-config/import/...`` (``v3`` has none).
+V1 = "v1"
+API_VERSIONS = (V1, "beta", "v2024", "v2025", "v2026")
 DEFAULT_API_VERSION = "v2025"
 
 SAILPOINT_SETTINGS = th.PropertiesList(
@@ -28,10 +30,12 @@ SAILPOINT_SETTINGS = th.PropertiesList(
         default=DEFAULT_API_VERSION,
         title="SailPoint API version",
         description=(
-            "Path prefix of the SP-Config endpoints: {sailpoint_api_url}/{version}/sp-config/... "
-            "One of beta, v2024, v2025, v2026."
+            "Which SP-Config endpoints to call. v1: SailPoint's newer layout "
+            "{sailpoint_api_url}/sp-config/v1/import/{id}[/download]; beta, v2024, v2025 or "
+            "v2026: the path prefix of {sailpoint_api_url}/{version}/sp-config/import/{id}. "
+            "If every job answers 404 with a prefix, the tenant has retired it: use v1."
         ),
-        examples=["v2025", "beta"],
+        examples=["v2025", "v1"],
     ),
     *client_credentials_settings(
         "sailpoint",

@@ -9,7 +9,7 @@ from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.http.rate import RateLimit
 from tap_batchimport.jobs import JobRef, JobStatus
 from tap_batchimport.sailpoint.errors import error_detail
-from tap_batchimport.sailpoint.settings import DEFAULT_API_VERSION
+from tap_batchimport.sailpoint.settings import DEFAULT_API_VERSION, V1
 from tap_batchimport.sailpoint.values import as_text
 from tap_batchimport.timestamps import parse_timestamp, utc_now
 from tap_batchimport.vendor import Vendor
@@ -47,20 +47,36 @@ class SailpointVendor(Vendor):
 
     @property
     def api_version(self) -> str:
-        """Path prefix of the SP-Config endpoints (``v2025``, ``beta``, ...)."""
+        """``sailpoint_api_version``: ``v1`` or a path prefix (``v2025``, ``beta``, ...)."""
         return str(self.config.get("sailpoint_api_version") or DEFAULT_API_VERSION).strip()
 
     @property
+    def import_path(self) -> str:
+        """Path of one import job, ``{job_id}`` a placeholder.
+
+        ``v1`` is SailPoint's per-API layout (``/sp-config/v1/import/{id}``), which its
+        current SDKs call and which outlives the versioned prefixes
+        (``/v2025/sp-config/import/{id}``); both answer the same bodies.
+        """
+        if self.api_version == V1:
+            return "/sp-config/v1/import/{job_id}"
+        return f"/{self.api_version}/sp-config/import/{{job_id}}"
+
+    @property
     def status_endpoint(self) -> Endpoint:
-        """``GET /{version}/sp-config/import/{job_id}``."""
-        return Endpoint(f"/{self.api_version}/sp-config/import/{{job_id}}", envelope="status")
+        """``GET {import_path}``: the job's status."""
+        return Endpoint(self.import_path, envelope="status")
 
     @property
     def download_endpoint(self) -> Endpoint:
-        """``GET /{version}/sp-config/import/{job_id}/download``."""
-        return Endpoint(
-            f"/{self.api_version}/sp-config/import/{{job_id}}/download", envelope="results"
-        )
+        """``GET {import_path}/download``: the job's result document."""
+        return Endpoint(self.import_path + "/download", envelope="results")
+
+    @property
+    @override
+    def api_layout(self) -> str:
+        name = "sp-config v1 layout" if self.api_version == V1 else "versioned-prefix layout"
+        return f"{name}, GET {self.import_path}"
 
     @override
     def make_client(self) -> VendorClient:

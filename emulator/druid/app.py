@@ -12,57 +12,32 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from emulator.calls import dumps
+from emulator.druid.jobs import FINISHED, DruidBulk
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from emulator.server import Call, Dataset, PageCache, Reply, Route
+    from emulator.calls import Call, Reply, Route
+    from emulator.dataset import Dataset
+    from emulator.page_cache import PageCache
 
-FINISHED = frozenset({"completed", "failed"})
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _BULK_PATH = ("activityid", "v1", "user", "bulk")
 _OK = {"status": 200, "message": "OK"}
 
 
-@dataclass
-class DruidBulk:
-    """A DruID bulk job and its result rows.
-
-    Attributes:
-        bulk_id: The bulk id.
-        status: ``received``, ``scheduled``, ``processing``, ``completed`` or ``failed``.
-        created_on: Creation time.
-        updated_on: Last update time.
-        results: Rows ``{id, userIdentifierType, objectId, pulseId, error}`` in increasing
-            ``id`` order (a plain list is sorted if needed; other sequences must be sorted,
-            and the status then reports ``total`` but not ``failed``).
-        processing_polls: The first N status requests answer ``processing`` and results
-            answer 428 until then.
-    """
-
-    bulk_id: str
-    status: str = "completed"
-    created_on: str = "2024-05-01T09:00:00.000Z"
-    updated_on: str = "2024-05-01T09:05:00.000Z"
-    results: Sequence[dict[str, Any]] = field(default_factory=list)
-    processing_polls: int = 0
-
-
-def _dumps(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _envelope(status: int, message: str) -> Reply:
-    return status, _dumps({"result": {"status": status, "message": message}})
+    # Every error answer: the common "result" of DruID's pages, with the HTTP code.
+    return status, dumps({"result": {"status": status, "message": message}})
 
 
 def _phrase(status: int) -> str:
@@ -160,7 +135,7 @@ class DruidApp:
         """
         if endpoint == "druid.token":
             code = "invalid_client" if status == HTTPStatus.UNAUTHORIZED else "server_error"
-            return _dumps({"error": code})
+            return dumps({"error": code})
         return _envelope(status, _phrase(status))[1]
 
     def missing_envelope(self, endpoint: str) -> bytes:
@@ -217,18 +192,18 @@ class DruidApp:
     def _token(self, call: Call) -> Reply:
         form = call.form()
         if form is None:
-            return HTTPStatus.BAD_REQUEST, _dumps({"error": "invalid_request"})
+            return HTTPStatus.BAD_REQUEST, dumps({"error": "invalid_request"})
         if form.get("grant_type") != "client_credentials":
-            return HTTPStatus.BAD_REQUEST, _dumps({"error": "unsupported_grant_type"})
+            return HTTPStatus.BAD_REQUEST, dumps({"error": "unsupported_grant_type"})
         dataset = self._dataset
         credentials = (form.get("client_id"), form.get("client_secret"))
         if credentials != (dataset.druid_client_id, dataset.druid_client_secret):
-            return HTTPStatus.UNAUTHORIZED, _dumps({"error": "invalid_client"})
+            return HTTPStatus.UNAUTHORIZED, dumps({"error": "invalid_client"})
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + dataset.druid_token_ttl
         self._tokens[token] = expires_at
         self._clients[token] = dataset.druid_client_id
-        return HTTPStatus.OK, _dumps(
+        return HTTPStatus.OK, dumps(
             {
                 "access_token": token,
                 "token_type": "bearer",
@@ -242,7 +217,7 @@ class DruidApp:
             return denied
         bulks = list(self._dataset.druid_bulks)
         content = [self._summary(bulk, self._current_status(bulk)) for bulk in bulks]
-        return HTTPStatus.OK, _dumps({"content": content, "result": _OK})
+        return HTTPStatus.OK, dumps({"content": content, "result": _OK})
 
     def _status(self, call: Call) -> Reply:
         if (denied := self._guard(call)) is not None:
@@ -250,13 +225,9 @@ class DruidApp:
         bulk = self._dataset.druid_bulk(call.params["job_id"])
         if bulk is None:
             return _envelope(HTTPStatus.NOT_FOUND, "Bulk not found")
-        status = self._current_status(bulk, poll=True)
-        content = self._summary(bulk, status)
-        if status in FINISHED:
-            content["total"] = len(bulk.results)
-            if isinstance(bulk.results, list):  # Counting generated rows would build them all.
-                content["failed"] = len(self._rows(bulk, failed_only=True))
-        return HTTPStatus.OK, _dumps({"content": content, "result": _OK})
+        # bulk-get-status documents the same fields as a list entry, and no row counts.
+        content = self._summary(bulk, self._current_status(bulk, poll=True))
+        return HTTPStatus.OK, dumps({"content": content, "result": _OK})
 
     def _results(self, call: Call) -> Reply:
         if (denied := self._guard(call)) is not None:
@@ -283,12 +254,12 @@ class DruidApp:
     @staticmethod
     def _not_found_oauth(call: Call) -> Reply:
         del call
-        return HTTPStatus.NOT_FOUND, _dumps({"error": "not_found"})
+        return HTTPStatus.NOT_FOUND, dumps({"error": "not_found"})
 
     @staticmethod
     def _not_allowed_oauth(call: Call) -> Reply:
         del call
-        return HTTPStatus.METHOD_NOT_ALLOWED, _dumps({"error": "invalid_request"})
+        return HTTPStatus.METHOD_NOT_ALLOWED, dumps({"error": "invalid_request"})
 
     # Helpers.
 
@@ -313,11 +284,12 @@ class DruidApp:
 
     @staticmethod
     def _summary(bulk: DruidBulk, status: str) -> dict[str, Any]:
+        # bulk-get-all and bulk-get-status: content.{bulkId, status, createdOn, updatedOn}.
         return {
-            "bulkId": bulk.bulk_id,
-            "status": status,
-            "createdOn": bulk.created_on,
-            "updatedOn": bulk.updated_on,
+            "bulkId": bulk.bulk_id,  # "Id of the bulk process." (string)
+            "status": status,  # "Current state of the bulk process." (string, lower-case)
+            "createdOn": bulk.created_on,  # "Creation date." (string; format not documented)
+            "updatedOn": bulk.updated_on,  # "Last update." (string)
         }
 
     def _rows(self, bulk: DruidBulk, *, failed_only: bool) -> Sequence[dict[str, Any]]:
@@ -368,6 +340,10 @@ def _page_options(query: Mapping[str, str]) -> tuple[int, bool] | str:
 
 
 def _render(bulk_id: str, rows: Sequence[dict[str, Any]], start: int, limit: int) -> bytes:
+    # bulk-get-results (seed 003): content.bulkId "Id of the bulk process", content.lastId
+    # "the cursor for requesting the next page" (absent: no more content), content.results
+    # "An array of the errors": rows {id, userIdentifierType, objectId, pulseId, error},
+    # each documented as a string; result.{status, message} "Common http result".
     stop = min(start + limit, len(rows))
     head: dict[str, Any] = {"bulkId": bulk_id}
     if start < stop < len(rows):
@@ -376,7 +352,7 @@ def _render(bulk_id: str, rows: Sequence[dict[str, Any]], start: int, limit: int
     if json_slice is not None:
         # Generated rows serialise themselves much faster; splice them into the page.
         items: str = json_slice(start, stop)
-        content = _dumps(head).decode()[:-1] + ',"results":[' + items + "]}"
-        return ('{"content":' + content + ',"result":' + _dumps(_OK).decode() + "}").encode()
+        content = dumps(head).decode()[:-1] + ',"results":[' + items + "]}"
+        return ('{"content":' + content + ',"result":' + dumps(_OK).decode() + "}").encode()
     head["results"] = list(rows[start:stop])
-    return _dumps({"content": head, "result": _OK})
+    return dumps({"content": head, "result": _OK})

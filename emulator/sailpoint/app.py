@@ -5,8 +5,13 @@ Routes, below the ``/sailpoint`` prefix (the tenant host)::
     POST /oauth/token                                  sailpoint.token
     GET  /{version}/sp-config/import/{id}              sailpoint.status
     GET  /{version}/sp-config/import/{id}/download     sailpoint.download
+    GET  /sp-config/v1/import/{id}                     sailpoint.status
+    GET  /sp-config/v1/import/{id}/download            sailpoint.download
 
-``version`` is one of ``beta``, ``v2024``, ``v2025``, ``v2026``; anything else is 404.
+``version`` is one of ``beta``, ``v2024``, ``v2025``, ``v2026``; anything else is 404. The
+``/sp-config/v1`` paths are SailPoint's per-API layout (its ``idn/apis/sp-config`` spec),
+with the same bodies; ``Dataset.sailpoint_prefixed_paths = False`` retires the prefixed
+paths (every job answers 404 there), as SailPoint plans to.
 """
 
 from __future__ import annotations
@@ -19,16 +24,21 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from emulator.calls import dumps
+from emulator.sailpoint.jobs import COMPLETE, SailpointJob
+
 if TYPE_CHECKING:
-    from emulator.server import Call, Dataset, PageCache, Reply, Route
+    from emulator.calls import Call, Reply, Route
+    from emulator.dataset import Dataset
+    from emulator.page_cache import PageCache
 
 VERSIONS = frozenset({"beta", "v2024", "v2025", "v2026"})
-COMPLETE = "COMPLETE"
+#: The ``version`` path parameter of a request to the ``/sp-config/v1`` layout.
+V1_LAYOUT = "sp-config/v1"
 SCOPE = "sp:config:manage"
 _JWT_EXPIRED = b'{"error":"JWT validation failed: JWT is expired"}'
 _RATE_LIMITED = b'{"message":" Rate Limit Exceeded "}'
@@ -61,40 +71,6 @@ _DETAILS: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass
-class SailpointJob:
-    """A SailPoint sp-config import job and its result document.
-
-    Attributes:
-        job_id: The job id.
-        status: ``NOT_STARTED``, ``IN_PROGRESS``, ``COMPLETE``, ``CANCELLED`` or ``FAILED``.
-        created: Creation time.
-        modified: Last modification time.
-        expiration: When the result stops being downloadable.
-        completed: Completion time, or None.
-        message: The job's message (e.g. why it failed), or None.
-        document: The download body, ``{results: {...}, exportJobId?}``.
-        processing_polls: The first N status requests answer ``IN_PROGRESS`` (and the
-            download answers 400 until then).
-        download_gone: The download answers 404 (the result expired).
-    """
-
-    job_id: str
-    status: str = COMPLETE
-    created: str = "2024-05-01T09:00:00.000Z"
-    modified: str = "2024-05-01T09:02:00.000Z"
-    expiration: str = "2024-05-08T09:00:00.000Z"
-    completed: str | None = None
-    message: str | None = None
-    document: dict[str, Any] | None = None
-    processing_polls: int = 0
-    download_gone: bool = False
-
-
-def _dumps(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -118,7 +94,7 @@ def detail_body(status: int, text: str | None = None) -> bytes:
     }
     if status != HTTPStatus.FORBIDDEN:  # The spec's 403 example has no causes.
         body["causes"] = []
-    return _dumps(body)
+    return dumps(body)
 
 
 class SailpointApp:
@@ -151,6 +127,12 @@ class SailpointApp:
             return "sailpoint.token", self._token if method == "POST" else self._not_allowed, {}
         parts = [unquote(part) for part in path.split("/")[1:]]
         match parts:
+            case ["sp-config", "v1", "import", job_id]:
+                endpoint, handler = "sailpoint.status", self._status
+                params = {"version": V1_LAYOUT, "job_id": job_id}
+            case ["sp-config", "v1", "import", job_id, "download"]:
+                endpoint, handler = "sailpoint.download", self._download
+                params = {"version": V1_LAYOUT, "job_id": job_id}
             case [version, "sp-config", "import", job_id]:
                 endpoint, handler = "sailpoint.status", self._status
                 params = {"version": version, "job_id": job_id}
@@ -221,18 +203,18 @@ class SailpointApp:
     def _token(self, call: Call) -> Reply:
         form = call.form()
         if form is None:
-            return HTTPStatus.BAD_REQUEST, _dumps({"error": "invalid_request"})
+            return HTTPStatus.BAD_REQUEST, dumps({"error": "invalid_request"})
         if form.get("grant_type") != "client_credentials":
-            return HTTPStatus.BAD_REQUEST, _dumps({"error": "unsupported_grant_type"})
+            return HTTPStatus.BAD_REQUEST, dumps({"error": "unsupported_grant_type"})
         dataset = self._dataset
         credentials = (form.get("client_id"), form.get("client_secret"))
         if credentials != (dataset.sailpoint_client_id, dataset.sailpoint_client_secret):
-            return HTTPStatus.UNAUTHORIZED, _dumps({"error": "invalid_client"})
+            return HTTPStatus.UNAUTHORIZED, dumps({"error": "invalid_client"})
         jti = str(uuid.uuid4())
         expires_at = time.time() + dataset.sailpoint_token_ttl
         token = _jwt(dataset.sailpoint_client_id, jti, int(expires_at))
         self._tokens[token] = expires_at
-        return HTTPStatus.OK, _dumps(
+        return HTTPStatus.OK, dumps(
             {
                 "access_token": token,
                 "token_type": "bearer",
@@ -269,7 +251,7 @@ class SailpointApp:
             body["completed"] = job.completed
         if job.message is not None:
             body["message"] = job.message
-        return HTTPStatus.OK, _dumps(body)
+        return HTTPStatus.OK, dumps(body)
 
     def _download(self, call: Call) -> Reply:
         job = self._job(call)
@@ -284,7 +266,7 @@ class SailpointApp:
             return HTTPStatus.BAD_REQUEST, detail_body(HTTPStatus.BAD_REQUEST, text)
         document = job.document if job.document is not None else {"results": {}}
         key = ("sailpoint", job.job_id, id(document))
-        return HTTPStatus.OK, self._cache.get_or_build(key, lambda: _dumps(document))
+        return HTTPStatus.OK, self._cache.get_or_build(key, lambda: dumps(document))
 
     def _unknown(self, call: Call) -> Reply:
         denied = self._guard(call)
@@ -310,7 +292,8 @@ class SailpointApp:
         if denied is not None:
             return denied
         job = None
-        if call.params["version"] in VERSIONS:
+        version = call.params["version"]
+        if version == V1_LAYOUT or (version in VERSIONS and self._dataset.sailpoint_prefixed_paths):
             job = self._dataset.sailpoint_job(call.params["job_id"])
         return job or (HTTPStatus.NOT_FOUND, detail_body(HTTPStatus.NOT_FOUND))
 
@@ -346,5 +329,5 @@ def _jwt(client_id: str, jti: str, expires_at: int) -> str:
         "exp": expires_at,
         "jti": jti,
     }
-    parts = (_b64(_dumps(header)), _b64(_dumps(claims)), _b64(os.urandom(64)))
+    parts = (_b64(dumps(header)), _b64(dumps(claims)), _b64(os.urandom(64)))
     return ".".join(parts)

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import threading
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from emulator.calls import dumps
+from emulator.fullstory.jobs import PROCESSING, FullstoryJob
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from emulator.server import Call, Dataset, PageCache, Reply, Route
+    from emulator.calls import Call, Reply, Route
+    from emulator.dataset import Dataset
+    from emulator.page_cache import PageCache
 
-PROCESSING = "PROCESSING"
 _KINDS = ("users", "events")
 _RESULTS = ("imports", "errors")
 _TRUE = frozenset({"true", "1"})
@@ -47,49 +49,9 @@ _ERRORS: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass
-class FullstoryJob:
-    """A Fullstory batch import job and its results.
-
-    Attributes:
-        job_id: The job id.
-        kind: ``users`` or ``events``.
-        status: ``PROCESSING``, ``COMPLETED``, ``FAILED`` or any other string.
-        created: RFC 3339 time the job was accepted.
-        finished: RFC 3339 time the job finished; sent only once the job is done.
-        imports: Items of ``/imports`` (may carry a ``schema`` key, sent only on request).
-        errors: Items of ``/errors``.
-        page_size: Items per page.
-        processing_polls: The first N status requests answer ``PROCESSING``; until then
-            ``/imports`` and ``/errors`` answer 202.
-        results_processing_polls: The first N results requests after that still answer 202.
-        empty_last_page: End the list with an extra page holding no results.
-        repeat_last_token: The last page echoes the page token it was asked with.
-        expire_tokens: Reject every page token with 400.
-    """
-
-    job_id: str
-    kind: str = "users"
-    status: str = "COMPLETED"
-    created: str = "2024-05-01T09:00:00.000Z"
-    finished: str | None = None
-    imports: Sequence[dict[str, Any]] = field(default_factory=list)
-    errors: Sequence[dict[str, Any]] = field(default_factory=list)
-    page_size: int = 100
-    processing_polls: int = 0
-    results_processing_polls: int = 0
-    empty_last_page: bool = False
-    repeat_last_token: bool = False
-    expire_tokens: bool = False
-
-
-def _dumps(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _error(status: int) -> Reply:
     message, code = _ERRORS.get(status, ("Server error was encountered", "server_error"))
-    return status, _dumps({"message": message, "code": code})
+    return status, dumps({"message": message, "code": code})
 
 
 def _without_schema(item: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +204,7 @@ class FullstoryApp:
         body["job"] = details = {"id": job.job_id, "status": status, "created": job.created}
         if status != PROCESSING and job.finished is not None:
             details["finished"] = job.finished
-        return HTTPStatus.OK, _dumps(body)
+        return HTTPStatus.OK, dumps(body)
 
     def _results(self, call: Call) -> Reply:
         if (denied := self._authorize(call)) is not None:
@@ -255,7 +217,7 @@ class FullstoryApp:
         what = call.params["what"]
         offset = self._offset(job, what, call.query.get("page_token", ""))
         if offset is None:
-            return HTTPStatus.BAD_REQUEST, _dumps(
+            return HTTPStatus.BAD_REQUEST, dumps(
                 {"message": "page_token is invalid or expired", "code": "invalid_page_token"}
             )
         include = what == "imports" and call.query.get("include_schema", "").lower() in _TRUE
@@ -326,7 +288,8 @@ class FullstoryApp:
     def _page(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
         rows = _rows(job, what)
         # Everything the bytes depend on; the generation changes when tokens are expired.
-        source = (job.job_id, what, id(rows), len(rows), job.page_size)
+        total = job.total_records.get(what)
+        source = (job.job_id, what, id(rows), len(rows), job.page_size, total)
         key = ("fullstory", self._generation, *source, offset, include_schema)
         return self._cache.get_or_build(
             key, lambda: self._render(job, what, offset, include_schema=include_schema)
@@ -335,7 +298,9 @@ class FullstoryApp:
     def _render(self, job: FullstoryJob, what: str, offset: int, *, include_schema: bool) -> bytes:
         rows = _rows(job, what)
         end = offset + max(job.page_size, 1)
-        tail: dict[str, Any] = {"total_records": str(len(rows))}
+        # total_records is an int64 in proto3 JSON: a string of digits ("1200").
+        total = job.total_records.get(what, len(rows))
+        tail: dict[str, Any] = {"total_records": str(total)}
         next_offset = self._next_offset(job, what, offset)
         if next_offset is not None:
             tail["next_page_token"] = self._token(job.job_id, what, next_offset)
@@ -345,8 +310,8 @@ class FullstoryApp:
         if json_slice is not None:
             # Generated rows serialise themselves much faster; splice them into the page.
             items: str = json_slice(offset, end)
-            return ('{"results":[' + items + "]," + _dumps(tail).decode()[1:]).encode()
+            return ('{"results":[' + items + "]," + dumps(tail).decode()[1:]).encode()
         page = list(rows[offset:end])
         if what == "imports" and not include_schema:
             page = [_without_schema(item) for item in page]
-        return _dumps({"results": page, **tail})
+        return dumps({"results": page, **tail})
