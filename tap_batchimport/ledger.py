@@ -21,6 +21,12 @@ holds only what is true of that job (all keys optional):
 - ``given_up``: settled without all its results: unfinished or unreadable for too long;
 - ``gone``: its results were deleted by the vendor before they could be read.
 
+Beside ``jobs``, ``bookmarks.job_details.file`` remembers how far the job ids file was read:
+``{"count": jobs, "digest": of those jobs, "done": {source: streams}}``. The file is
+append-only and names every job ever pushed; its jobs up to that position are settled
+unless ``jobs`` holds an entry for them, so a year of nightly imports costs the state a few
+dozen bytes, not one entry per job (every STATE message carries the whole state).
+
 The SDK's parent->child partitions would keep each job's whole context and re-serialise
 all of them in every STATE message; an entry here is a few dozen bytes. And the STATE
 message does not re-encode every entry each time either (see :meth:`JobLedger.encoded`):
@@ -29,6 +35,7 @@ a run reading one big job with 50,000 jobs remembered costs what it costs with 5
 
 from __future__ import annotations
 
+import hashlib
 import typing as t
 
 import msgspec
@@ -36,7 +43,7 @@ import msgspec
 from tap_batchimport.jobs import JobRef
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, MutableMapping
+    from collections.abc import Callable, Iterable, MutableMapping, Sequence
 
     from tap_batchimport.pages import Cursor
 
@@ -73,6 +80,10 @@ class JobLedger:
         self._cursors = sum(
             len(e.get("cursors") or {}) for entries in self._jobs.values() for e in entries.values()
         )
+        self._bookmark = bookmark
+        self.file_rewritten = False
+        #: Jobs of the job ids file settled by position unless ``jobs`` says otherwise.
+        self._covered: set[JobRef] = set()
         #: Jobs changed by this run, per source: re-encoded in every STATE message.
         self._touched: dict[str, set[str]] = {}
         #: Per source, the encoded members of its untouched jobs (None: to be re-encoded).
@@ -111,7 +122,9 @@ class JobLedger:
             True when no request for it is needed.
         """
         entry = self.entry(ref)
-        return entry is not None and "final" in entry and self.all_done(ref, streams)
+        if entry is None:
+            return ref in self._covered  # read from the file and settled on an earlier run
+        return "final" in entry and self.all_done(ref, streams)
 
     def all_done(self, ref: JobRef, streams: Iterable[str]) -> bool:
         """Whether every one of these results streams has all the job's rows written.
@@ -151,9 +164,11 @@ class JobLedger:
         Returns:
             Its entry.
         """
+        entry = self.entry(ref)
+        if entry is not None and ("final" in entry or "seen" in entry):
+            return entry  # nothing changes: not re-encoded in every STATE for it
         entry = self._write(ref)
-        if "final" not in entry:
-            entry.setdefault("seen", now)
+        entry["seen"] = now
         return entry
 
     def _write(self, ref: JobRef) -> Entry:
@@ -274,12 +289,77 @@ class JobLedger:
             entries = self._jobs.get(source, {})
             for job_id in list(entries):
                 ref = JobRef(source, job_id)
-                if ref not in named and self.is_settled(ref, streams(source)):
+                if (ref not in named or self._covered_as_is(ref)) and self.is_settled(
+                    ref, streams(source)
+                ):
                     self._drop_cursor(entries.pop(job_id), None)
                     self._touched.get(source, set()).discard(job_id)
                     self._untouched[source] = None
                     forgotten += 1
         return forgotten
+
+    # -- the job ids file -----------------------------------------------------------------------
+
+    def read_file(
+        self, refs: Sequence[JobRef], streams: Callable[[str], Iterable[str]], now: str
+    ) -> list[JobRef]:
+        """Take the job ids file's jobs: those past the position read last time are new.
+
+        Jobs before that position (the file is append-only) are settled unless the ledger
+        holds an entry for them; when a newly selected stream was not done for them, they
+        get an entry again (its other streams done), so that stream reads them.
+
+        Args:
+            refs: Every job of the file, each once, in file order.
+            streams: ``source -> selected results streams``.
+            now: The current time (RFC 3339).
+
+        Returns:
+            The new jobs (entered in the ledger).
+        """
+        mark = self._bookmark.get("file")
+        count = mark.get("count") if isinstance(mark, dict) else None
+        digest = hashlib.sha256()
+        known = 0
+        if type(count) is int and 0 < count <= len(refs):
+            for ref in refs[:count]:
+                digest.update(_line(ref))
+            if digest.hexdigest()[:16] == mark.get("digest"):  # type: ignore[union-attr]
+                known = count
+        if not known:
+            digest = hashlib.sha256()
+            #: The file no longer starts with what was read last time (rewritten).
+            self.file_rewritten = isinstance(mark, dict) and bool(count)
+        done_before: dict[str, list[str]] = (mark or {}).get("done") or {}
+        self._covered = set(refs[:known])
+        for ref in refs[:known]:
+            wanted = list(streams(ref.source))
+            old = done_before.get(ref.source) or []
+            if self.entry(ref) is None and not set(wanted) <= set(old):
+                self._write(ref).update({"done": list(old), "seen": now})
+        for ref in refs[known:]:
+            digest.update(_line(ref))
+        self._covered.update(refs[known:])
+        sources = {ref.source for ref in refs} | set(done_before)
+        self._bookmark["file"] = {
+            "count": len(refs),
+            "digest": digest.hexdigest()[:16],
+            "done": {source: list(streams(source)) for source in sorted(sources)},
+        }
+        new = refs[known:]
+        for ref in new:
+            self.see(ref, now=now)
+        return list(new)
+
+    def _covered_as_is(self, ref: JobRef) -> bool:
+        # A settled entry the file's position can stand for: its done streams are the ones
+        # the position says (anything more would be read again once the entry is gone).
+        if ref not in self._covered:
+            return False
+        mark = self._bookmark.get("file") or {}
+        done = (mark.get("done") or {}).get(ref.source) or []
+        entry = self.entry(ref) or {}
+        return set(entry.get("done") or ()) == set(done)
 
     # -- STATE ------------------------------------------------------------------------------
 
@@ -352,3 +432,7 @@ class JobLedger:
                 self.save_cursor(ref, stream, cursor)
                 moved += 1
         return moved
+
+
+def _line(ref: JobRef) -> bytes:
+    return f"{ref.source},{ref.job_id}\n".encode()

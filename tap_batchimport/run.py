@@ -178,9 +178,18 @@ class Run:
         finding its vendor down still hands every named job on to the next run.
         """
         now = now_iso()
+        ledger = self.ledger
         for vendor in self.vendors:
             if vendor.enabled:
-                self._enter(vendor.named_jobs(self.from_file), now)
+                self._enter(vendor.named_jobs(()), now)
+        known = {ref for ref in self.from_file if ledger.entry(ref) is not None}
+        new = ledger.read_file(self.from_file, self.streams_of, now)
+        self.new_jobs.update(ref for ref in new if ref not in known)
+        if ledger.file_rewritten:
+            self.logger.warning(
+                "job_ids_file no longer starts with the jobs read last time (rewritten or "
+                "truncated): each job it names is taken as new unless the state remembers it"
+            )
 
     def _enter(self, refs: Sequence[JobRef], now: str) -> None:
         ledger = self.ledger

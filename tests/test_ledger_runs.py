@@ -245,10 +245,13 @@ def test_nightly_runs_given_only_new_ids_lose_nothing_and_ask_nothing_twice(  # 
         assert not asked & settled, f"night {night} asked again for {asked & settled}"
         settled |= {r["job_id"] for r in run.records("job_details") if r["is_finished"]}
 
-    # The state holds only what is still asked about: the file's jobs (named), U4 settled
-    # tonight (forgotten by the next run, as nothing names it), no forgotten bulk.
+    # The state holds only what is still asked about: jobs settled tonight (U4, named by
+    # nothing; U7, read from the file) until the next run forgets them, no forgotten bulk.
+    # The file's jobs settled earlier (U5, E1) are remembered by how far it was read.
     ledger = nights.state["bookmarks"]["job_details"]["jobs"]
-    assert set(ledger["fullstory_users"]) == {"U4", "U5", "U7"}
+    assert set(ledger["fullstory_users"]) == {"U4", "U7"}
+    assert "E1" not in ledger.get("fullstory_events", {})
+    assert nights.state["bookmarks"]["job_details"]["file"]["count"] == 3
     assert ledger["fullstory_users"]["U4"]["final"] == "NOT_FOUND"
     assert set(ledger.get("druid", {})) == {"B1", "B2"}
     assert "sailpoint" not in ledger or not ledger["sailpoint"]
@@ -410,3 +413,84 @@ def test_a_settled_job_nothing_names_is_forgotten_and_named_again_is_new(
     third = tap(base_config(emulator, fullstory_user_import_job_ids=["A"]), second.final_state)
     assert third.returncode == 0, third.stderr
     assert len(third.records("imported_users")) == 7  # extracted again: same keys
+
+
+def test_a_growing_job_ids_file_keeps_the_state_small_and_asks_nothing_twice(
+    emulator: VendorEmulator, tap: t.Callable[..., TapRun], tmp_path: Path
+) -> None:
+    # An append-only file names every job ever pushed: the state remembers how far it
+    # was read, not one entry per settled job (every STATE message carries the state).
+    ids_file = tmp_path / "job_ids.txt"
+    nights = Nights(emulator, tap, base_config(emulator, job_ids_file=str(ids_file)))
+    sizes = []
+    for night in range(4):
+        jobs = [fs_job(f"N{night}-{n}", rows=2) for n in range(30)]
+        emulator.dataset.fullstory_jobs += jobs
+        with ids_file.open("a") as f:
+            f.writelines(f"fullstory_users,{job.job_id}\n" for job in jobs)
+        run = nights.run(ids_env())
+        asked = {r.job_id for r in nights.requests[-1] if r.vendor == "fullstory"}
+        assert asked == {job.job_id for job in jobs}, f"night {night}"
+        assert {r["job_id"] for r in run.records("job_details")} == asked
+        sizes.append(len(json.dumps(run.final_state)))
+    # Tonight's 30 settled jobs stay until the next run; earlier nights' are a position.
+    assert max(sizes) - min(sizes) < 200, sizes
+    assert nights.state["bookmarks"]["job_details"]["file"]["count"] == 120
+    users = {f"N{night}-{n}" for night in range(4) for n in range(30)}
+    assert nights.rows("imported_users") == expected_rows(emulator, "imported_users", users)
+
+
+def test_a_rewritten_job_ids_file_is_read_as_new_with_a_warning(
+    emulator: VendorEmulator, tap: t.Callable[..., TapRun], tmp_path: Path
+) -> None:
+    ids_file = tmp_path / "job_ids.txt"
+    emulator.dataset.fullstory_jobs += [fs_job("A"), fs_job("B"), fs_job("C")]
+    nights = Nights(emulator, tap, base_config(emulator, job_ids_file=str(ids_file)))
+    ids_file.write_text("fullstory_users,A\nfullstory_users,B\n")
+    nights.run(ids_env())
+    # The importing step empties the file after each night: only C is in it now.
+    ids_file.write_text("fullstory_users,C\n")
+    second = nights.run(ids_env())
+    assert {r["job_id"] for r in second.records("imported_users")} == {"C"}
+    assert "job_ids_file no longer starts with the jobs read last time" in second.stderr
+    # Night 3: the file is appended to again; A and B are not asked about.
+    with ids_file.open("a") as f:
+        f.write("fullstory_users,A\n")
+    emulator.clear_requests()
+    third = nights.run(ids_env())
+    assert "no longer starts" not in third.stderr
+    assert {r["job_id"] for r in third.records("imported_users")} == {"A"}  # new again
+
+
+def test_a_stream_selected_after_the_file_was_read_gets_its_jobs(
+    emulator: VendorEmulator, tap: t.Callable[..., TapRun], tmp_path: Path
+) -> None:
+    ids_file = tmp_path / "job_ids.txt"
+    emulator.dataset.fullstory_jobs += [fs_job("A"), fs_job("B")]
+    ids_file.write_text("fullstory_users,A\nfullstory_users,B\n")
+    catalog = tmp_path / "catalog.json"
+    config = base_config(emulator, job_ids_file=str(ids_file))
+    discovered = tap(config, extra_args=["--discover"])
+    spec = json.loads(discovered.stdout)
+    for entry in spec["streams"]:
+        wanted = entry["tap_stream_id"] in {"imported_users", "job_details"}
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = wanted
+    catalog.write_text(json.dumps(spec))
+    first = tap(config, extra_args=["--catalog", str(catalog)])
+    assert first.returncode == 0, first.stderr
+    second = tap(config, first.final_state, extra_args=["--catalog", str(catalog)])
+    assert second.records("imported_users") == []  # settled by the file's position
+    # Now user_import_errors is selected too: A and B are read for it, and only for it.
+    second_spec = json.loads(discovered.stdout)
+    for entry in second_spec["streams"]:
+        wanted = entry["tap_stream_id"] in {"imported_users", "user_import_errors", "job_details"}
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = wanted
+    catalog.write_text(json.dumps(second_spec))
+    third = tap(config, second.final_state, extra_args=["--catalog", str(catalog)])
+    assert third.returncode == 0, third.stderr
+    assert third.records("imported_users") == []
+    assert {r["job_id"] for r in third.records("user_import_errors")} == {"A", "B"}

@@ -9,6 +9,7 @@
 | ``latency`` | :mod:`.latency` | 200 Fullstory jobs, 50 ms per answer: tap vs 8-job client |
 | ``ratelimit`` | :mod:`.ratelimit` | 100 SailPoint jobs behind 100 requests / 10 s: time vs floor |
 | ``nightly`` | :mod:`.nightly` | 60 nightly runs with 20 new job ids each: requests, state, rows |
+| ``state`` (``ledger-size``) | :mod:`.ledger_size` | 1 job read with 50 vs 50,000 jobs remembered |
 
 Scenarios 1-5 keep the numbers of the issue that introduced them (there is no 2).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from benchmarks.scenarios.latency import scenario_latency
+from benchmarks.scenarios.ledger_size import scenario_ledger_size
 from benchmarks.scenarios.loopback import (
     scenario_druid,
     scenario_many_jobs,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ALIASES", "FULL", "KEYS", "QUICK", "Sizes", "resolve", "run_scenarios"]
 
 #: Scenario keys in the order they run, and the other names ``--only`` accepts.
-KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly")
+KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly", "state")
 ALIASES = {
     "throughput": "1",
     "many-jobs": "3",
@@ -42,6 +44,7 @@ ALIASES = {
     "druid": "5",
     "rate-limit": "ratelimit",
     "ledger": "nightly",
+    "ledger-size": "state",
 }
 
 
@@ -100,4 +103,6 @@ def run_scenarios(
         done["ratelimit"] = scenario_ratelimit(sizes)
     if "nightly" in keys:
         done["nightly"] = scenario_nightly(sizes)
+    if "state" in keys:
+        done["state"] = scenario_ledger_size(sizes, repeat)
     return done

@@ -23,6 +23,7 @@ class Sizes:
         nights: Runs of the nightly series.
         jobs_per_night: New job ids each night.
         nightly_rows_per_list: Imports, and again errors, of each nightly job.
+        ledger_rows: Rows of the one job of the ledger-size scenario.
     """
 
     rows: int = 200_000
@@ -38,6 +39,7 @@ class Sizes:
     nights: int = 60
     jobs_per_night: int = 20
     nightly_rows_per_list: int = 10
+    ledger_rows: int = 20_000
 
 
 FULL = Sizes()
@@ -50,4 +52,5 @@ QUICK = Sizes(
     latency_jobs=50,
     ratelimit_jobs=60,
     nights=8,
+    ledger_rows=5_000,
 )
