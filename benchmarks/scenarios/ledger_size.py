@@ -135,7 +135,7 @@ def scenario_ledger_size(sizes: Sizes, repeat: int) -> Scenario:
             output = directory / "out.jsonl"
             label = f"tap, {remembered:,} remembered"
 
-            def one(  # noqa: PLR0913  # binds this loop's values
+            def one(  # binds this loop's values
                 config: Path = config,
                 state: Path = state,
                 output: Path = output,
