@@ -14,7 +14,7 @@ export MELTANO_CLI_DISABLE_VERSION_CHECK := 1
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_DISABLE_TRACKING := true
 
-.PHONY: test lint demo meltano clean
+.PHONY: test test-python lint demo meltano clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 ## test: create the virtualenv, install the tap with its test dependencies, run the tests
 test: $(STAMP) $(MELTANO_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## test-python: the suite on another interpreter, e.g. `make test-python PYTHON=python3.13`,
+## in its own virtualenv (.venv-<version>); the Meltano end-to-end tests (-m e2e) are left
+## out: Meltano runs the tap in its own plugin virtualenv, which `make test` covers.
+test-python:
+	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+	venv=.venv-$$version && \
+	{ [ -x $$venv/bin/python ] || $(PYTHON) -m venv $$venv; } && \
+	$$venv/bin/python -m pip install --quiet --upgrade pip && \
+	$$venv/bin/python -m pip install --quiet -e '.[test]' && \
+	echo "Python $$version: the suite without the Meltano end-to-end tests (-m 'not e2e')" && \
+	$$venv/bin/python -m pytest -n 2 --dist loadfile -m 'not e2e'
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)
@@ -51,4 +63,4 @@ demo: $(MELTANO_STAMP)
 	$(MELTANO_VENV)/bin/python scripts/demo.py
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .meltano output .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,8 @@ create table if not exists :"schema".job_details (
     expiration timestamptz,
     result_expired boolean,
     given_up boolean,
+    last_error text,
+    failed_attempts bigint,
     row_count_mismatch jsonb,
     vendor_status jsonb,
     _sdc_extracted_at timestamptz,
