@@ -10,6 +10,11 @@ STAMP  := $(VENV)/.installed
 MELTANO_VENV  := .meltano/cli
 MELTANO       := $(MELTANO_VENV)/bin/meltano
 MELTANO_STAMP := .meltano/.plugins-installed
+# Targets users run by a shell pipe rather than through Meltano (tests/test_targets.py):
+# each in its own virtualenv under .meltano/pipes/.
+PIPES       := .meltano/pipes
+PIPES_STAMP := $(PIPES)/.installed
+PIPELINEWISE_TARGET_POSTGRES := pipelinewise-target-postgres==2.1.2
 export MELTANO_CLI_DISABLE_VERSION_CHECK := 1
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_DISABLE_TRACKING := true
@@ -25,7 +30,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 ## test: create the virtualenv, install the tap with its test dependencies, run the tests
-test: $(STAMP) $(MELTANO_STAMP)
+test: $(STAMP) $(MELTANO_STAMP) $(PIPES_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## test-python: the suite on another interpreter, e.g. `make test-python PYTHON=python3.13`,
@@ -51,12 +56,23 @@ $(MELTANO_VENV)/.installed: scripts/requirements-meltano.txt
 	$(MELTANO_VENV)/bin/python -m pip install --quiet -r scripts/requirements-meltano.txt
 	touch $@
 
-$(MELTANO_STAMP): $(MELTANO_VENV)/.installed meltano.yml pyproject.toml
-	$(MELTANO) install tap-batchimport target-duckdb target-postgres
+$(MELTANO_STAMP): $(MELTANO_VENV)/.installed meltano.yml pyproject.toml Makefile
+	$(MELTANO) install tap-batchimport target-duckdb target-postgres target-jsonl
 	touch $@
 
-## meltano: install Meltano and the plugins `make demo` and the end-to-end tests use
-meltano: $(MELTANO_STAMP)
+# Installed without its dependencies, then those of the requirements file (which says why).
+$(PIPES_STAMP): scripts/requirements-pipelinewise-target-postgres.txt Makefile
+	rm -rf $(PIPES)/pipelinewise-target-postgres
+	$(PYTHON) -m venv $(PIPES)/pipelinewise-target-postgres
+	$(PIPES)/pipelinewise-target-postgres/bin/python -m pip install --quiet --no-deps \
+		'$(PIPELINEWISE_TARGET_POSTGRES)'
+	$(PIPES)/pipelinewise-target-postgres/bin/python -m pip install --quiet \
+		-r scripts/requirements-pipelinewise-target-postgres.txt
+	touch $@
+
+## meltano: install Meltano, the plugins `make demo` and the end-to-end tests use, and the
+## targets the tests run by a shell pipe
+meltano: $(MELTANO_STAMP) $(PIPES_STAMP)
 
 ## demo: run Meltano (tap-batchimport -> target-duckdb) against the local vendor emulator
 demo: $(MELTANO_STAMP)

@@ -12,6 +12,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
+from tap_batchimport.open_object import open_object
 from tap_batchimport.results_stream import BatchImportStream
 from tap_batchimport.timestamps import now_iso
 
@@ -105,8 +106,8 @@ class JobDetailsStream(BatchImportStream):
         ),
         th.Property(
             "vendor_status",
-            th.ObjectType(additional_properties=True),
-            description="The vendor's status answer as received",
+            open_object(),
+            description="The vendor's status answer as received (its other fields included)",
         ),
     ).to_dict()
 

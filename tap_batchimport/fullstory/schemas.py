@@ -1,17 +1,25 @@
 """Record schemas of the Fullstory results streams, typed from the Server API v2 spec.
 
-Objects stay open (``additionalProperties``): Fullstory adds fields at any level and
-``properties`` are the customer's own. Objects that echo back *rejected* input (``user``
-in user errors, ``event`` in event errors) are typed no stricter than the API promises:
-that input may have been rejected because it was malformed.
+Objects of a documented shape (an event's ``user``, ``session``, ``context``) keep their
+properties, typed where the API guarantees them (the device's sizes are integers, the
+location's coordinates numbers), and stay open (``additionalProperties``): Fullstory adds
+fields at any level. Objects whose keys are the customer's own or undocumented
+(``properties``, ``schema``, ``type_conflicts``) are open objects with no ``properties``
+key (see ``tap_batchimport.open_object``). Objects that echo back *rejected* input
+(``user`` in user errors, ``event`` and ``shared`` in event errors) are open objects too:
+typed no stricter than the API promises, as that input may have been rejected because it
+was malformed.
 """
 
 from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_batchimport.open_object import open_object
+
 
 def _open(*properties: th.Property) -> th.ObjectType:
+    """An object of a known shape that may carry more keys: never without ``properties``."""
     return th.ObjectType(*properties, additional_properties=True)
 
 
@@ -29,21 +37,17 @@ def _keys(*extra: th.Property) -> th.PropertiesList:
 
 
 def _rejected_input(name: str, description: str) -> th.Property:
-    return th.Property(
-        name,
-        th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
-        description=description,
-    )
+    return th.Property(name, open_object(), description=description)
 
 
 PROPERTIES = th.Property(
     "properties",
-    _open(),
+    open_object(),
     description="Custom properties (open object, up to 500 keys, nested)",
 )
 SCHEMA = th.Property(
     "schema",
-    _open(),
+    open_object(),
     description="Schema declaration (only with fullstory_include_schema)",
 )
 
@@ -62,7 +66,7 @@ IMPORTED_USERS = _keys(
     SCHEMA,
     th.Property(
         "type_conflicts",
-        _open(),
+        open_object(),
         description="Properties whose type conflicted with earlier data (shape not documented)",
     ),
 ).to_dict()
@@ -126,5 +130,5 @@ EVENT_IMPORT_ERRORS = _keys(
     th.Property("message", th.StringType, description="Why the event failed to import"),
     th.Property("code", th.StringType, description="Error code"),
     _rejected_input("event", "The event request as submitted"),
-    th.Property("shared", _open(), description="Shared context of the request, if any"),
+    _rejected_input("shared", "Shared context of the request, if any (as submitted)"),
 ).to_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_batchimport.open_object import open_object
 from tap_batchimport.sailpoint.results import IMPORTED_OBJECT, MESSAGE_LISTS
 
 CONFIG_IMPORT_RESULTS = th.PropertiesList(
@@ -38,7 +39,7 @@ CONFIG_IMPORT_RESULTS = th.PropertiesList(
     th.Property("text", th.StringType, description="Message text"),
     th.Property(
         "details",
-        th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
+        open_object(),
         description=(
             "Message details (from 'details' or 'detail'); a value that is not an object "
             'is kept as {"value": ...}'
