@@ -122,6 +122,8 @@ class HostileServer:
             reply.body(handler.wfile)
             return
         handler.send_response(reply.status, reply.reason)
+        # One request per connection: the server closes it after each answer.
+        handler.send_header("Connection", "close")
         for name, value in reply.headers.items():
             handler.send_header(name, value)
         if isinstance(reply.body, bytes):

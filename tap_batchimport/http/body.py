@@ -25,13 +25,21 @@ CHUNK_BYTES = 1 << 20
 MB = 1 << 20
 
 
-class BodyTooLargeError(Exception):
-    """A body went past its limit; the rest was not read."""
+#: What JSON allows before a value.
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+class NotJsonObjectError(Exception):
+    """A body that had to be a JSON object starts with something else; the rest was not read."""
 
 
 def read_body(
-    response: requests.Response, limit: int, deadline: RequestDeadline | None = None
-) -> tuple[bytes | bytearray, bool]:
+    response: requests.Response,
+    limit: int,
+    deadline: RequestDeadline | None = None,
+    *,
+    json_object: bool = False,
+) -> tuple[bytes, bool]:
     """Read a streamed response's body, decompressed, up to ``limit`` bytes.
 
     A body that goes past the limit is not read further: its connection is closed (never
@@ -41,11 +49,14 @@ def read_body(
         response: A response sent with ``stream=True``, body unread.
         limit: Most bytes to keep, counted after decompression.
         deadline: Checked between pieces (a blocked read is ended by its watchdog).
+        json_object: The body must be a JSON object: one that starts otherwise (an HTML
+            page, a gzip bomb of zeros) is given up at its first piece, not at the limit.
 
     Returns:
         The body (whole, or its first ``limit`` bytes) and whether it is whole.
 
     Raises:
+        NotJsonObjectError: ``json_object`` and the body starts with something else.
         requests.exceptions.ChunkedEncodingError: The connection broke mid-body.
         requests.exceptions.ContentDecodingError: The body is not in its Content-Encoding.
         requests.exceptions.ReadTimeout: A read timed out.
@@ -55,29 +66,26 @@ def read_body(
     if declared is not None and declared > limit:
         response.close()  # an identity body that says it is too large: not a byte read
         return b"", False
-    body: bytes | bytearray = b""
+    pieces: list[bytes] = []
+    size = 0
+    must_open = json_object
     with _as_requests_errors():
         while piece := raw.read(CHUNK_BYTES, decode_content=True):
-            if not body:
-                body = piece  # most pages are one piece: no copy
-            else:
-                if isinstance(body, bytes):
-                    # Grown in place from here on: a join would need twice the memory.
-                    body = bytearray(body)
-                body += piece
-            if len(body) > limit:
+            if must_open and (start := piece.lstrip(_JSON_WHITESPACE)):
+                if start[:1] != b"{":
+                    response.close()
+                    raise NotJsonObjectError
+                must_open = False
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
                 response.close()
-                return _cut(body, limit), False
+                # Only an error answer's start is ever used: no need to join the rest.
+                return b"".join(pieces)[:limit] if limit <= CHUNK_BYTES else b"", False
             if deadline is not None:
                 deadline.check()
-    return body, True
-
-
-def _cut(body: bytes | bytearray, limit: int) -> bytes | bytearray:
-    if isinstance(body, bytearray):
-        del body[limit:]  # in place: a slice would copy it
-        return body
-    return body[:limit]
+    # Most pages are one piece (no copy); larger ones are joined once.
+    return (pieces[0] if len(pieces) == 1 else b"".join(pieces)), True
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_batchimport.errors import VendorAPIError
-from tap_batchimport.http.body import MB, keep_body, read_body
+from tap_batchimport.http.body import MB, NotJsonObjectError, keep_body, read_body
 from tap_batchimport.http.deadline import ResponseTimeoutError, request_deadline
 from tap_batchimport.http.endpoints import ApiResponse
 from tap_batchimport.http.header_values import unsendable_header
@@ -204,7 +204,7 @@ class VendorClient:
         envelope: str | None,
         budget: RetryBudget,
     ) -> ApiResponse:
-        response, whole = self._send(endpoint, url, query, budget)
+        response, whole = self._send(endpoint, url, query, budget, json_object=bool(envelope))
         if (
             response.status_code == UNAUTHORIZED
             and UNAUTHORIZED not in passing
@@ -213,7 +213,7 @@ class VendorClient:
             # A token may expire between our expiry check and the server's: refresh once.
             self.logger.info("%s answered 401; fetching a new token and retrying once", self.vendor)
             t.cast("RefreshableAuth", self.auth).refresh(response.request)
-            response, whole = self._send(endpoint, url, query, budget)
+            response, whole = self._send(endpoint, url, query, budget, json_object=bool(envelope))
         status = response.status_code
         if status in passing:
             return ApiResponse(status=status, payload=None, size=len(response.content))
@@ -245,12 +245,21 @@ class VendorClient:
         return ApiResponse(status=status, payload=payload, size=len(body))
 
     def _send(
-        self, endpoint: Endpoint, url: str, query: Mapping[str, t.Any], budget: RetryBudget
+        self,
+        endpoint: Endpoint,
+        url: str,
+        query: Mapping[str, t.Any],
+        budget: RetryBudget,
+        *,
+        json_object: bool,
     ) -> tuple[requests.Response, bool]:
         """Send one request and read its answer, bounded in time and size.
 
         Returns:
             The response (its body read) and whether the body was read whole.
+
+        Raises:
+            MalformedResponseError: A 2xx that must be a JSON object starts otherwise.
         """
         request = requests.Request(endpoint.method, url, params=query, headers=dict(self.headers))
         session = self.session
@@ -275,8 +284,17 @@ class VendorClient:
                 ok = 200 <= response.status_code < 300  # noqa: PLR2004
                 limit = self.max_response_mb * MB
                 body, whole = read_body(
-                    response, limit if ok else min(limit, ERROR_BODY_BYTES), deadline
+                    response,
+                    limit if ok else min(limit, ERROR_BODY_BYTES),
+                    deadline,
+                    json_object=json_object and ok,
                 )
+            except NotJsonObjectError:
+                msg = (
+                    "answer is not valid JSON: it does not start as a JSON object (the rest "
+                    "was not read)"
+                )
+                raise MalformedResponseError(msg, response) from None
             except requests.exceptions.RequestException as exc:
                 # The watchdog ended a read, or one read alone took the whole time.
                 if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
