@@ -20,10 +20,11 @@ from urllib.parse import quote_plus
 import pytest
 
 from emulator.druid import DruidBulk
+from tap_batchimport import log_masking
 from tap_batchimport.druid.vendor import DruidVendor
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.fullstory.vendor import FullstoryVendor
-from tap_batchimport.http.masking import MAX_DETAIL_CHARS, PIECE_CHARS, masked_line
+from tap_batchimport.http.masking import KNOWN_SECRETS, MAX_DETAIL_CHARS, PIECE_CHARS, masked_line
 from tap_batchimport.jobs import JobRef
 from tap_batchimport.sailpoint.vendor import SailpointVendor
 from tests import mixed_data
@@ -304,3 +305,31 @@ def test_ids_from_the_druid_list_pass_the_configured_ids_checks(
     assert asked == {"B1"}
     assert [r["bulk_id"] for r in run.records("bulk_results")] == ["B1"]
     assert json.dumps(run.final_state).count("B1") >= 1
+
+
+def test_a_header_value_with_a_line_break_is_never_sent(server: HostileServer) -> None:
+    # The config check refuses such a key first; the client refuses it again, on its own.
+    key = "fs-key-AAAAAAAAAA\nX-Injected: yes"
+    server.route("GET", "/fs/*", lambda r: json_reply(200, {"job": {"status": "COMPLETED"}}))
+    vendor = FullstoryVendor(
+        {"fullstory_api_key": key, "fullstory_api_url": server.url + "/fs"},
+        logging.getLogger("tests.hostile"),
+    )
+    with pytest.raises(VendorAPIError) as refused:
+        vendor.fetch_status(JobRef("fullstory_users", "U1"))
+    assert str(refused.value) == (
+        "Fullstory GET /v2/users/batch/{job_id} failed: not sent (no HTTP answer): the "
+        "Authorization header contains a line break (CR or LF); the request was not sent"
+    )
+    assert server.requests == []
+
+
+def test_a_registered_secret_is_masked_in_any_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    # Tokens are registered when they arrive; a library logging one is masked too.
+    secret = "tok-registered-" + "Q" * 20
+    log_masking.install()
+    KNOWN_SECRETS.add(secret)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("some.library").info("sent %s and %s", secret, quote_plus(secret[:15]))
+    (record,) = caplog.records
+    assert record.getMessage() == "sent *** and ***"

@@ -208,7 +208,7 @@ class SecretRegistry:
 
     def __init__(self) -> None:
         """Start empty."""
-        self._secrets: dict[str, None] = {}
+        self._secrets: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._set = SecretSet(())
 
@@ -221,12 +221,14 @@ class SecretRegistry:
         if not secret or len(secret) < _MIN_MASKED_LENGTH or secret in self._secrets:
             return
         with self._lock:
-            self._secrets[secret] = None
-            self._set = SecretSet(self._secrets)
+            if secret not in self._secrets:
+                # Replaced, never changed in place: readers iterate without the lock.
+                self._secrets = (*self._secrets, secret)
+                self._set = SecretSet(self._secrets)
 
     def __iter__(self) -> Iterator[str]:
         """Iterate over the registered secrets."""
-        return iter(list(self._secrets))
+        return iter(self._secrets)
 
     def mask(self, text: str) -> str:
         """Mask every registered secret in a text.
