@@ -20,6 +20,9 @@ MAX_JOB_ID_LENGTH = 256
 MAX_REQUEST_TIMEOUT_SECONDS = 3600
 MAX_RETRY_WAIT_SECONDS = 86400
 
+#: Largest ``max_response_mb`` accepted (a body is held in memory whole).
+MAX_RESPONSE_MB = 65536
+
 #: Most requests a run keeps in flight at once to one vendor.
 MAX_CONCURRENT_REQUESTS = 32
 
@@ -76,7 +79,10 @@ COMMON_SETTINGS = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=MAX_REQUEST_TIMEOUT_SECONDS),
         default=60,
         title="Request timeout (seconds)",
-        description="Connect and read timeout of each HTTP request; a timeout is retried.",
+        description=(
+            "Limit on one HTTP request from connect to its last byte (not per read: a "
+            "server that drips bytes times out too); a timeout is retried."
+        ),
         examples=[60],
     ),
     th.Property(
@@ -96,11 +102,23 @@ COMMON_SETTINGS = th.PropertiesList(
         default=300,
         title="Retry: total wait per request (seconds)",
         description=(
-            "Longest total time one request may spend waiting between attempts. A 429 "
-            "whose Retry-After exceeds what is left fails at once with a clear error "
-            "instead of hanging."
+            "Longest total time one request may spend waiting between attempts "
+            "(Retry-After pauses included, also those another request's 429 imposes on "
+            "all of a vendor's requests). A 429 whose Retry-After exceeds what is left "
+            "fails at once with a clear error instead of hanging."
         ),
         examples=[300, 1800],
+    ),
+    th.Property(
+        "max_response_mb",
+        th.IntegerType(minimum=1, maximum=MAX_RESPONSE_MB),
+        default=256,
+        title="Max response size (MB)",
+        description=(
+            "Largest response body the tap reads, counted after decompression; a larger "
+            "one is a malformed response (retried, then an error), and the rest is not read."
+        ),
+        examples=[256],
     ),
 )
 
@@ -179,11 +197,32 @@ def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401, PLR09
     return None
 
 
-def job_id_errors(key: str, ids: Iterable[t.Any]) -> list[str]:
-    """Check the job ids of one setting.
+def job_id_problem(job_id: t.Any) -> str | None:  # noqa: ANN401
+    """What makes a value unusable as a job id (in a URL path segment), if anything.
 
     Ids are URL-encoded as one path segment each, so ``/`` cannot reach another path;
-    ``.`` and ``..`` are refused because servers and proxies normalise them away.
+    ``.`` and ``..`` are refused because servers and proxies normalise them away. The same
+    check applies to configured ids and to ids a vendor lists.
+
+    Args:
+        job_id: A job id as given.
+
+    Returns:
+        E.g. ``"is empty"``, or None for a usable id.
+    """
+    if not isinstance(job_id, str) or not job_id.strip():
+        return "is empty"
+    if job_id != job_id.strip() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in job_id):  # noqa: PLR2004
+        return f"contains whitespace or control characters: {job_id!r}"
+    if job_id in {".", ".."}:
+        return f"is {job_id!r}, which is not a job id"
+    if len(job_id) > MAX_JOB_ID_LENGTH:
+        return f"is {len(job_id)} characters long (at most {MAX_JOB_ID_LENGTH})"
+    return None
+
+
+def job_id_errors(key: str, ids: Iterable[t.Any]) -> list[str]:
+    """Check the job ids of one setting (see :func:`job_id_problem`).
 
     Args:
         key: Setting name, for the message.
@@ -194,15 +233,11 @@ def job_id_errors(key: str, ids: Iterable[t.Any]) -> list[str]:
     """
     errors = []
     for position, job_id in enumerate(ids):
-        where = f"{key}[{position}]"
-        if not isinstance(job_id, str) or not job_id.strip():
-            errors.append(f"{where} is empty; give the job id or remove the entry")
-        elif job_id != job_id.strip() or any(c.isspace() or ord(c) < 32 for c in job_id):  # noqa: PLR2004
-            errors.append(f"{where} contains whitespace or control characters: {job_id!r}")
-        elif job_id in {".", ".."}:
-            errors.append(f"{where} is {job_id!r}, which is not a job id")
-        elif len(job_id) > MAX_JOB_ID_LENGTH:
-            errors.append(f"{where} is {len(job_id)} characters long (at most {MAX_JOB_ID_LENGTH})")
+        problem = job_id_problem(job_id)
+        if problem == "is empty":
+            errors.append(f"{key}[{position}] is empty; give the job id or remove the entry")
+        elif problem:
+            errors.append(f"{key}[{position}] {problem}")
     return errors
 
 

@@ -12,10 +12,10 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
-from tap_batchimport import druid, fullstory, sailpoint
+from tap_batchimport import druid, fullstory, log_masking, sailpoint
 from tap_batchimport.connection_test import run_connection_test
 from tap_batchimport.errors import VendorAPIError
-from tap_batchimport.http.masking import mask
+from tap_batchimport.http.masking import KNOWN_SECRETS, mask
 from tap_batchimport.interrupt import SignalSafeWriter, handle_termination, write_final_state
 from tap_batchimport.job_details import JobDetailsStream
 from tap_batchimport.job_ids_file import JobIdsFileError, read_job_ids_file
@@ -90,7 +90,9 @@ class TapBatchImport(SdkTap):
             **kwargs: Keyword arguments of ``Tap``.
         """
         self.run: Run | None = None
+        log_masking.install()
         super().__init__(*args, **kwargs)
+        self._register_secrets()
         TapBatchImport._running = self
 
     @override
@@ -162,13 +164,21 @@ class TapBatchImport(SdkTap):
 
     @override
     def mask_secrets(self, messages: list[str]) -> list[str]:
+        secrets = self._register_secrets()
+        return [mask(message, secrets) for message in messages]
+
+    def _register_secrets(self) -> list[str]:
+        # Secret settings are masked in every log line from the start (see log_masking).
         properties = self.config_jsonschema.get("properties", {})
         secrets = [
             str(value)
             for key, value in self.config.items()
             if value is not None and properties.get(key, {}).get("secret")
         ]
-        return [mask(message, secrets) for message in messages]
+        for secret in secrets:
+            KNOWN_SECRETS.add(secret)
+            KNOWN_SECRETS.add(secret.strip())  # as sent
+        return secrets
 
     def _warn_unknown_settings(self) -> None:
         # The SDK ignores keys it does not know, so a typo (`fullstory_api_kye`) would

@@ -8,6 +8,7 @@ import typing as t
 
 from tap_batchimport.http.client import VendorClient
 from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.header_values import header_value_problem
 from tap_batchimport.http.oauth import ClientCredentialsAuthenticator
 from tap_batchimport.http.rate import RateGate
 from tap_batchimport.http.retry import RetryPolicy
@@ -41,6 +42,7 @@ class Vendor(abc.ABC):
         credential_keys: Settings that must all be set to extract this vendor.
         url_keys: Base-URL settings among them (checked for https / loopback http).
         job_id_keys: Settings listing job ids, and the ``job_details.source`` of each.
+        header_keys: Credential settings sent in an HTTP header (checked for CR/LF).
         rate_limit: The vendor's documented request limit, kept by the tap itself.
     """
 
@@ -48,6 +50,7 @@ class Vendor(abc.ABC):
     credential_keys: t.ClassVar[tuple[str, ...]]
     url_keys: t.ClassVar[tuple[str, ...]]
     job_id_keys: t.ClassVar[Mapping[str, str]]
+    header_keys: t.ClassVar[tuple[str, ...]] = ()
     rate_limit: t.ClassVar[RateLimit | None] = None
 
     def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
@@ -92,6 +95,12 @@ class Vendor(abc.ABC):
                 )
         errors.extend(
             err for k in cls.url_keys if is_set(config, k) and (err := base_url_error(k, config[k]))
+        )
+        # Never quoted: they are secrets. Outer whitespace is stripped before use.
+        errors.extend(
+            f"{key} {problem}; it is sent in an HTTP header, so it cannot"
+            for key in cls.header_keys
+            if is_set(config, key) and (problem := header_value_problem(str(config[key]).strip()))
         )
         for key in cls.job_id_keys:
             errors.extend(job_id_errors(key, config.get(key) or []))
@@ -219,6 +228,7 @@ class Vendor(abc.ABC):
                 max_wait_seconds=float(common_setting(self.config, "retry_max_wait_seconds")),
             ),
             timeout=float(common_setting(self.config, "request_timeout_seconds")),
+            max_response_mb=int(common_setting(self.config, "max_response_mb")),
             error_detail=error_detail,
             headers=headers or {},
             logger=self.logger,

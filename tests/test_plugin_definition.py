@@ -44,6 +44,7 @@ CONTRACT_SETTINGS = {
     "request_timeout_seconds",
     "retry_max_attempts",
     "retry_max_wait_seconds",
+    "max_response_mb",
 }
 
 

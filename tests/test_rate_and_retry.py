@@ -4,7 +4,8 @@ The gate is checked on the request starts it lets through (recorded as each call
 returns), which is a property of the gate, not a speed goal: every assertion is a lower
 bound on when something may happen, never an upper bound on how long it takes.
 (Retry-After floors, its two header forms and the total-wait cap are in
-test_resilience.py.)
+test_resilience.py.) One budget bounds every wait of a request: back-off, Retry-After and
+the time other requests' 429s hold it at the gate (unit tests, and one through the CLI).
 """
 
 from __future__ import annotations
@@ -13,11 +14,22 @@ import contextlib
 import random
 import threading
 import time
+import typing as t
 
 import pytest
 
-from tap_batchimport.http.rate import WINDOW_MARGIN, RateGate, RateLimit
+from emulator import faults
+from emulator.fullstory import FullstoryJob
+from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.http.client import VendorClient
+from tap_batchimport.http.endpoints import Endpoint
+from tap_batchimport.http.rate import WINDOW_MARGIN, RateGate, RateLimit, RateLimitTooLongError
 from tap_batchimport.http.retry import MAX_BACKOFF_SECONDS, RetryBudget, RetryPolicy
+
+if t.TYPE_CHECKING:
+    from pytest_httpserver import HTTPServer
+
+    from emulator.server import VendorEmulator
 
 PATIENCE = 5.0
 
@@ -194,3 +206,100 @@ def test_zero_wait_budget_retries_nothing():
     assert waits == []
     assert budget.waited == 0
     assert budget.stop_reason is not None
+
+
+# -- One budget for every wait of a request ------------------------------------------------
+
+
+def test_the_gate_reports_time_held_by_a_pause_but_not_its_own_pacing():
+    gate = RateGate()
+    gate.pause(0.3)
+    assert gate.wait_turn(max_wait=5) >= 0.29
+    assert gate.wait_turn(max_wait=5) == 0.0  # the pause is over
+    paced = RateGate(RateLimit(requests=1, per_seconds=0.2))
+    paced.wait_turn()
+    assert paced.wait_turn(max_wait=0) == 0.0  # it waited ~0.2 s, keeping the vendor's limit
+
+
+def test_a_pause_longer_than_what_is_left_of_the_budget_fails_at_once():
+    gate = RateGate()
+    gate.pause(30)
+    started = time.monotonic()
+    with pytest.raises(RateLimitTooLongError) as refused:
+        gate.wait_turn(max_wait=2)
+    assert time.monotonic() - started < PATIENCE  # it did not wait 2 s, let alone 30
+    assert refused.value.seconds > 29
+    assert refused.value.left == 2
+
+
+def test_gate_pauses_count_against_the_requests_wait_budget(httpserver: HTTPServer):
+    # Another worker's 429s keep pausing the vendor; this request's own back-off is tiny.
+    # Only its gate waits can use up retry_max_wait_seconds, and they do.
+    httpserver.expect_request("/x").respond_with_json({"message": "busy"}, status=500)
+    gate = RateGate()
+    client = VendorClient(
+        vendor="Test",
+        base_url=httpserver.url_for(""),
+        auth=lambda r: r,
+        policy=RetryPolicy(max_tries=50, max_wait_seconds=2, base_seconds=0.001),
+        timeout=5,
+        error_detail=lambda r: "busy",
+        gate=gate,
+    )
+    stop = threading.Event()
+
+    def neighbour() -> None:
+        while not stop.wait(0.2):
+            gate.pause(0.4)
+
+    threading.Thread(target=neighbour, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(VendorAPIError) as failed:
+            client.request(Endpoint("/x"))
+    finally:
+        stop.set()
+    elapsed = time.monotonic() - started
+    assert "retry_max_wait_seconds=2" in str(failed.value)
+    tries = len(httpserver.log)
+    assert tries < 50  # the budget, not the attempts, ended it
+    # The budget is the feature: about 2 s of waiting, whatever the attempts (before, every
+    # one of the 50 attempts could be held ~0.4 s at the gate uncounted).
+    assert elapsed < 2 + PATIENCE
+
+
+def test_a_request_held_by_other_requests_429s_stays_within_its_wait_budget(
+    emulator: VendorEmulator, tap
+):
+    # Six workers, every status answered 429 (Retry-After: 1): each 429 pauses all of
+    # Fullstory's requests, so each request is also held by the others' pauses.
+    jobs = [f"U{n}" for n in range(6)]
+    emulator.dataset.fullstory_jobs += [
+        FullstoryJob(job, "users", "COMPLETED", finished="2024-05-01T10:00:00Z") for job in jobs
+    ]
+    emulator.faults.add("fullstory.status", faults.status(429, retry_after=1))
+    budget = 4
+    run = tap(
+        {
+            "fullstory_api_key": emulator.dataset.fullstory_api_key,
+            "fullstory_api_url": emulator.fullstory_url,
+            "fullstory_user_import_job_ids": jobs,
+            "max_concurrent_requests": 6,
+            "retry_max_attempts": 50,
+            "retry_max_wait_seconds": budget,
+        }
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if " failed: " in line]
+    assert "Fullstory GET /v2/users/batch/{job_id} failed: HTTP 429" in line
+    assert f"retry_max_wait_seconds={budget}" in line
+    by_job: dict[str, list[float]] = {}
+    for request in emulator.requests:
+        if request.endpoint == "fullstory.status":
+            by_job.setdefault(request.job_id, []).append(request.time)
+    # From its first try to its last, a request waited at most its budget (plus the time
+    # its tries themselves took on loopback).
+    spans = {job: max(times) - min(times) for job, times in by_job.items()}
+    print(f"first-to-last try per job: {spans}")  # noqa: T201
+    assert max(spans.values()) <= budget + 1

@@ -23,6 +23,6 @@ def error_detail(response: requests.Response) -> str:
         response: The error response.
 
     Returns:
-        One line of at most 300 characters.
+        One line (masked and shortened by the client).
     """
     return json_error_detail(response, _TOP_KEYS, nested=_ENVELOPE_MESSAGE)

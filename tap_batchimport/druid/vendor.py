@@ -8,6 +8,7 @@ import typing as t
 from tap_batchimport.druid.errors import error_detail
 from tap_batchimport.http.endpoints import Endpoint
 from tap_batchimport.jobs import JobRef, JobStatus
+from tap_batchimport.settings import job_id_problem
 from tap_batchimport.timestamps import as_rfc3339_utc
 from tap_batchimport.vendor import Vendor
 
@@ -78,9 +79,19 @@ class DruidVendor(Vendor):
             content = content.get("results") or content.get("content") or []
         statuses: dict[JobRef, JobStatus] = {}
         for entry in content if isinstance(content, list) else ():
-            if isinstance(entry, dict) and entry.get("bulkId") not in (None, ""):
-                ref = JobRef(SOURCE, str(entry["bulkId"]))
-                statuses.setdefault(ref, self.status_of(ref, entry, {"content": entry}))
+            if not isinstance(entry, dict):
+                continue
+            bulk_id = entry.get("bulkId")
+            bulk_id = bulk_id if bulk_id is None or isinstance(bulk_id, str) else str(bulk_id)
+            # Listed ids reach URLs like configured ones, so they pass the same checks.
+            if problem := job_id_problem(bulk_id):
+                if not self._listed_once:
+                    self.logger.warning(
+                        "DruID: the list names a bulk whose id %s; skipped", problem
+                    )
+                continue
+            ref = JobRef(SOURCE, t.cast("str", bulk_id))
+            statuses.setdefault(ref, self.status_of(ref, entry, {"content": entry}))
         if not self._listed_once:  # polled again while waiting: said once per run
             self._listed_once = True
             self.logger.info(

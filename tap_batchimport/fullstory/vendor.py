@@ -45,6 +45,7 @@ class FullstoryVendor(Vendor):
 
     display_name = "Fullstory"
     credential_keys = ("fullstory_api_key",)
+    header_keys = ("fullstory_api_key",)
     url_keys = ("fullstory_api_url",)
     job_id_keys: t.ClassVar = {
         "fullstory_user_import_job_ids": USERS,

@@ -21,8 +21,11 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.http.body import MB, NotJsonObjectError, keep_body, read_body
+from tap_batchimport.http.deadline import ResponseTimeoutError, request_deadline
 from tap_batchimport.http.endpoints import ApiResponse
-from tap_batchimport.http.masking import mask, request_secrets
+from tap_batchimport.http.header_values import unsendable_header
+from tap_batchimport.http.masking import masked_line, request_secrets
 from tap_batchimport.http.rate import RateGate, RateLimitTooLongError
 from tap_batchimport.http.redirects import RedirectRefusedError, SameOriginSession
 from tap_batchimport.http.retry import RetryBudget, RetryPolicy, parse_retry_after
@@ -49,6 +52,12 @@ RETRIABLE_EXCEPTIONS = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
+
+#: Most bytes of an error answer's body read: enough for any vendor message.
+ERROR_BODY_BYTES = 1 << 20
+
+#: Default ``max_response_mb``.
+DEFAULT_MAX_RESPONSE_MB = 256
 
 #: A 429 wait at least this long is always logged; shorter ones only the first time, so a
 #: long wait never looks like a hang and a busy run does not flood the log.
@@ -78,11 +87,12 @@ class VendorClient:
         base_url: Base URL with optional path prefix.
         auth: Callable adding credentials to a prepared request (an SDK authenticator).
         policy: Retry limits.
-        timeout: Connect and read timeout in seconds.
+        timeout: Limit on one request, from connect to the last byte, in seconds.
         error_detail: Extracts the vendor's own message from an error response.
         headers: Headers sent with every request.
         gate: The vendor's rate budget, shared by all its clients and workers.
         stats: The vendor's request counters.
+        max_response_mb: Largest body read, counted after decompression.
     """
 
     vendor: str
@@ -95,6 +105,7 @@ class VendorClient:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("tap-batchimport"))
     gate: RateGate = field(default_factory=RateGate)
     stats: RequestStats = field(default_factory=RequestStats)
+    max_response_mb: int = DEFAULT_MAX_RESPONSE_MB
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _rate_limit_logged: bool = False
 
@@ -144,7 +155,7 @@ class VendorClient:
         def attempt() -> ApiResponse:
             nonlocal tries
             tries += 1
-            return self._attempt(endpoint, url, query, passing, (required_key, check))
+            return self._attempt(endpoint, url, query, passing, (required_key, check), budget)
 
         retried = backoff.on_exception(
             lambda: self.policy.wait_generator(budget),
@@ -164,11 +175,16 @@ class VendorClient:
             raise VendorAPIError(self.vendor, str(endpoint), exc.status, str(exc)) from None
         except RateLimitTooLongError as exc:
             why = (
-                f"another request was asked to wait {exc.seconds:.0f} s (Retry-After), more "
-                f"than retry_max_wait_seconds={self.policy.max_wait_seconds:.0f}; raise that "
+                f"the vendor's requests are paused {exc.seconds:.0f} s more (Retry-After), "
+                f"more than the {exc.left:.0f} s this request may still wait of "
+                f"retry_max_wait_seconds={self.policy.max_wait_seconds:.0f}; raise that "
                 "setting to wait so long"
             )
             raise VendorAPIError(self.vendor, str(endpoint), TOO_MANY_REQUESTS, why) from None
+        except ResponseTimeoutError as exc:
+            why = budget.stop_reason or self._gave_up(tries)
+            kind = "ReadTimeout"
+            raise VendorAPIError(self.vendor, str(endpoint), kind, f"{exc}; {why}") from None
         except requests.exceptions.RequestException as exc:
             why = budget.stop_reason or self._gave_up(tries)
             kind = type(exc).__name__
@@ -178,19 +194,21 @@ class VendorClient:
         return f"gave up after {tries} tries (retry_max_attempts={self.policy.max_tries})"
 
     def _detail(self, response: requests.Response) -> str:
-        # The vendor's words, minus any credential it (or a proxy) echoed back.
-        return mask(self.error_detail(response), request_secrets(response.request))
+        # The vendor's words, minus any credential it (or a proxy) echoed back: masked
+        # whole, then shortened.
+        return masked_line(self.error_detail(response), request_secrets(response.request))
 
-    def _attempt(
+    def _attempt(  # noqa: PLR0913, PLR0917  # one request's parts, passed per attempt
         self,
         endpoint: Endpoint,
         url: str,
         query: Mapping[str, t.Any],
         passing: frozenset[int],
         expect: tuple[str | None, Callable[[t.Any], str | None] | None],
+        budget: RetryBudget,
     ) -> ApiResponse:
-        envelope, check = expect  # what a 2xx payload must be: its envelope, then a check
-        response = self._send(endpoint, url, query)
+        envelope = expect[0]  # what a 2xx payload must be: its envelope, then a check
+        response, whole = self._send(endpoint, url, query, budget, json_object=bool(envelope))
         if (
             response.status_code == UNAUTHORIZED
             and UNAUTHORIZED not in passing
@@ -199,7 +217,7 @@ class VendorClient:
             # A token may expire between our expiry check and the server's: refresh once.
             self.logger.info("%s answered 401; fetching a new token and retrying once", self.vendor)
             t.cast("RefreshableAuth", self.auth).refresh(response.request)
-            response = self._send(endpoint, url, query)
+            response, whole = self._send(endpoint, url, query, budget, json_object=bool(envelope))
         status = response.status_code
         if status in passing:
             return ApiResponse(status=status, payload=None, size=len(response.content))
@@ -213,7 +231,24 @@ class VendorClient:
         if status >= 400 or status < 200:  # noqa: PLR2004
             detail = self._detail(response)
             raise VendorAPIError(self.vendor, str(endpoint), status, detail)
+        return self._decoded(response, whole=whole, expect=expect)
+
+    def _decoded(
+        self,
+        response: requests.Response,
+        *,
+        whole: bool,
+        expect: tuple[str | None, Callable[[t.Any], str | None] | None],
+    ) -> ApiResponse:
+        # A 2xx body: whole, JSON, with its envelope, and what the caller's check wants.
+        envelope, check = expect
         body = response.content
+        if not whole:
+            msg = (
+                f"answer is larger than max_response_mb={self.max_response_mb} (counted "
+                "after decompression); the rest was not read"
+            )
+            raise MalformedResponseError(msg, response)
         try:
             payload = _decode(body)
         except msgspec.DecodeError:
@@ -224,16 +259,69 @@ class VendorClient:
             raise MalformedResponseError(msg, response)
         if check is not None and (problem := check(payload)):
             raise MalformedResponseError(problem, response)
-        return ApiResponse(status=status, payload=payload, size=len(body))
+        return ApiResponse(status=response.status_code, payload=payload, size=len(body))
 
-    def _send(self, endpoint: Endpoint, url: str, query: Mapping[str, t.Any]) -> requests.Response:
+    def _send(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        query: Mapping[str, t.Any],
+        budget: RetryBudget,
+        *,
+        json_object: bool,
+    ) -> tuple[requests.Response, bool]:
+        """Send one request and read its answer, bounded in time and size.
+
+        Returns:
+            The response (its body read) and whether the body was read whole.
+
+        Raises:
+            MalformedResponseError: A 2xx that must be a JSON object starts otherwise.
+        """
         request = requests.Request(endpoint.method, url, params=query, headers=dict(self.headers))
         session = self.session
-        self.gate.wait_turn(self.policy.max_wait_seconds)
+        # Held by another request's 429: that counts against this request's budget too.
+        budget.waited += self.gate.wait_turn(budget.left(self.policy))
         # Credentials after the wait: a token must not age at the gate.
         prepared = self.auth(session.prepare_request(request))
+        if bad := unsendable_header(prepared.headers):
+            name, problem = bad
+            detail = f"the {name} header {problem}; the request was not sent"
+            raise VendorAPIError(self.vendor, str(endpoint), "not sent", detail)
         self.stats.sent()
-        return session.send(prepared, timeout=self.timeout, allow_redirects=True)
+        with request_deadline(self.timeout) as deadline:
+            try:
+                response = session.send(
+                    prepared,
+                    # Connect within what is left; the watchdog bounds the whole request.
+                    timeout=(deadline.remaining(), self.timeout),
+                    allow_redirects=True,
+                    stream=True,
+                )
+                ok = 200 <= response.status_code < 300  # noqa: PLR2004
+                limit = self.max_response_mb * MB
+                body, whole = read_body(
+                    response,
+                    limit if ok else min(limit, ERROR_BODY_BYTES),
+                    deadline,
+                    json_object=json_object and ok,
+                )
+            except NotJsonObjectError:
+                msg = (
+                    "answer is not valid JSON: it does not start as a JSON object (the rest "
+                    "was not read)"
+                )
+                raise MalformedResponseError(msg, response) from None
+            except requests.exceptions.RequestException as exc:
+                # The watchdog ended a read, or one read alone took the whole time.
+                if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
+                    raise deadline.error() from None
+                raise
+            if deadline.expired:  # a read-until-close body cut short by the watchdog
+                raise deadline.error()
+        keep_body(response, body)
+        # An error answer's body is only ever read for its message: a cut one is no error.
+        return response, whole or not ok
 
     def _on_backoff(self, endpoint: Endpoint, details: t.Any) -> None:  # noqa: ANN401
         exc = details.get("exception")
@@ -253,7 +341,7 @@ class VendorClient:
             )
             self._rate_limit_logged = True
             return
-        if isinstance(exc, MalformedResponseError):
+        if isinstance(exc, (MalformedResponseError, ResponseTimeoutError)):
             what = str(exc)
         elif response is not None:
             what = f"HTTP {response.status_code}"

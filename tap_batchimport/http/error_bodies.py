@@ -1,4 +1,8 @@
-"""Reading a vendor's own message out of a JSON error body."""
+"""Reading a vendor's own message out of a JSON error body.
+
+The message is returned whole: ``VendorClient`` masks secrets in it first and shortens it
+after (shortening first could cut a secret in two, and a cut secret no longer matches).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     import requests
-
-#: Longest vendor message kept in an error line.
-MAX_DETAIL_CHARS = 300
 
 _decode = msgspec.json.Decoder().decode
 
@@ -33,15 +34,15 @@ def decoded_body(response: requests.Response) -> t.Any:  # noqa: ANN401
 
 
 def one_line(text: str) -> str:
-    """Collapse whitespace and cut to :data:`MAX_DETAIL_CHARS`.
+    """Collapse whitespace (the caller masks secrets, then shortens).
 
     Args:
         text: A vendor message.
 
     Returns:
-        A single line.
+        A single line, whole.
     """
-    return " ".join(str(text).split())[:MAX_DETAIL_CHARS]
+    return " ".join(str(text).split())
 
 
 def json_error_detail(
@@ -57,7 +58,7 @@ def json_error_detail(
         nested: An ``(object, key)`` pair read last, e.g. DruID's ``result.message``.
 
     Returns:
-        A short single-line message.
+        A single-line message (not yet masked or shortened).
     """
     body = decoded_body(response)
     parts: list[str] = []

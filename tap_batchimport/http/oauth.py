@@ -18,7 +18,8 @@ import typing as t
 from singer_sdk.authenticators import OAuthAuthenticator
 
 from tap_batchimport.errors import VendorAPIError
-from tap_batchimport.http.masking import mask
+from tap_batchimport.http.header_values import header_value_problem
+from tap_batchimport.http.masking import KNOWN_SECRETS, mask
 from tap_batchimport.timestamps import utc_now
 
 if sys.version_info >= (3, 12):
@@ -85,6 +86,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         self.vendor_name = self._token_client.vendor
         self.logger = self._token_client.logger
         self._lock = threading.RLock()
+        KNOWN_SECRETS.add(self.client_secret)
 
     def secrets(self) -> tuple[str | None, ...]:
         """The strings no message may show: the client secret and the current token."""
@@ -127,7 +129,8 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         """Fetch a new token (retrying transient failures).
 
         Raises:
-            VendorAPIError: The auth server refused the credentials, or kept failing.
+            VendorAPIError: The auth server refused the credentials, or kept failing, or
+                sent a token no HTTP header can carry.
         """
         requested = utc_now()
         try:
@@ -136,7 +139,14 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
             exc.vendor_wide = True  # no token, no request of this vendor can succeed
             raise
         body: dict[str, t.Any] = answer.payload
-        self.access_token = str(body["access_token"])
+        token = str(body["access_token"])
+        # Masked everywhere from now on, also after it is replaced.
+        KNOWN_SECRETS.add(token)
+        if problem := header_value_problem(token):
+            self.access_token = None
+            why = f"the access token it sent {problem}; refused, never sent in a header"
+            raise VendorAPIError(self.vendor_name, str(self.token_endpoint), answer.status, why)
+        self.access_token = token
         self.expires_in = token_lifetime(body)
         self.last_refreshed = requested  # the lifetime counts from the request, to be safe
         self.logger.info(

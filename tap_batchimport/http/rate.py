@@ -33,16 +33,18 @@ WINDOW_MARGIN = 1.05
 
 
 class RateLimitTooLongError(Exception):
-    """The vendor asked every request to wait longer than one request may wait in all."""
+    """The vendor's requests are paused longer than this request may still wait."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, left: float) -> None:
         """Say how long.
 
         Args:
-            seconds: The wait left.
+            seconds: The pause left.
+            left: What is left of the request's wait budget.
         """
         super().__init__(f"{seconds:.0f} s")
         self.seconds = seconds
+        self.left = left
 
 
 class RateGate:
@@ -71,21 +73,28 @@ class RateGate:
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def wait_turn(self, max_wait: float = float("inf")) -> None:
+    def wait_turn(self, max_wait: float = float("inf")) -> float:
         """Block until a request may leave, and count it as sent.
 
         Args:
-            max_wait: Longest a 429 pause may hold this request.
+            max_wait: Longest the vendor's 429 pauses may hold this request (what is left
+                of its wait budget: ``retry_max_wait_seconds`` counts every wait).
+
+        Returns:
+            Seconds this request was held by 429 pauses (waits to keep under the vendor's
+            documented limit are the tap's own pacing, and not counted).
 
         Raises:
             RateLimitTooLongError: The pause is longer than ``max_wait``: the request
                 fails now rather than holding its worker (and the run) that long.
         """
+        paused = 0.0
         while True:
             with self._lock:
                 now = time.monotonic()
-                if self._paused_until - now > max_wait:
-                    raise RateLimitTooLongError(self._paused_until - now)
+                pause_left = self._paused_until - now
+                if pause_left > max_wait - paused:
+                    raise RateLimitTooLongError(pause_left, max(0.0, max_wait - paused))
                 ready_at = self._paused_until
                 if self._limit is not None:
                     while self._sent and self._sent[0] <= now - self._window:
@@ -95,6 +104,9 @@ class RateGate:
                 if ready_at <= now:
                     if self._limit is not None:
                         self._sent.append(now)
-                    return
+                    return paused
                 self.waited += ready_at - now
+                # Only the part of the sleep a pause causes counts against the budget.
+                pause_part = max(0.0, pause_left)
             time.sleep(ready_at - now)
+            paused += pause_part

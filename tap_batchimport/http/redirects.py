@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 from urllib.parse import urlsplit
 
 import requests
+
+from tap_batchimport.http.body import keep_body, read_body
+from tap_batchimport.http.deadline import DeadlineAdapter
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+#: Most bytes of a redirect's own body read (nothing uses it; the rest is not read).
+REDIRECT_BODY_BYTES = 64 * 1024
 
 
 def origin(url: str | None) -> tuple[str, str, int | None]:
@@ -58,7 +68,33 @@ class SameOriginSession(requests.Session):
     resend a 307/308 request body (a token request's ``client_secret``) and apply
     ``~/.netrc`` credentials of the new host. A vendor has no reason to send us elsewhere,
     so such a redirect ends the run with a clear error instead.
+
+    Its connections obey the request's deadline (see ``deadline.py``), and a redirect's
+    body is read only up to :data:`REDIRECT_BODY_BYTES` (``requests`` would read it whole).
     """
+
+    def __init__(self) -> None:
+        """Create the session, with deadline-aware connections."""
+        super().__init__()
+        adapter = DeadlineAdapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    @override
+    def resolve_redirects(
+        self,
+        resp: requests.Response,
+        req: requests.PreparedRequest,
+        *args: t.Any,
+        **kwargs: t.Any,
+    ) -> Iterator[t.Any]:
+        # Called for every answer; for a redirect, requests reads `resp.content` next (to
+        # free the connection): read it bounded first.
+        consumed = getattr(resp, "_content_consumed", True)
+        if self.get_redirect_target(resp) is not None and not consumed:
+            body, _ = read_body(resp, REDIRECT_BODY_BYTES)
+            keep_body(resp, body)
+        yield from super().resolve_redirects(resp, req, *args, **kwargs)
 
     @override
     def rebuild_auth(

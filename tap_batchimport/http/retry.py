@@ -70,7 +70,8 @@ class RetryPolicy:
 
     Attributes:
         max_tries: Attempts in all, the first included.
-        max_wait_seconds: Total time one request may spend waiting between tries.
+        max_wait_seconds: Total time one request may spend waiting (between tries and
+            at the vendor's shared 429 pause).
         base_seconds: First exponential back-off step.
     """
 
@@ -131,7 +132,27 @@ class RetryPolicy:
 
 @dataclass
 class RetryBudget:
-    """What one request's retries have cost so far."""
+    """What one request's waits have cost so far.
+
+    Every wait counts: back-off and ``Retry-After`` waits between tries (added by
+    :meth:`RetryPolicy.wait_generator`) and the time the request was held by the vendor's
+    shared pause after another request's 429 (added by ``VendorClient``).
+
+    Attributes:
+        waited: Seconds waited so far.
+        stop_reason: Why no further try was made, when the budget stopped it.
+    """
 
     waited: float = 0.0
     stop_reason: str | None = None
+
+    def left(self, policy: RetryPolicy) -> float:
+        """Seconds this request may still wait.
+
+        Args:
+            policy: The limits.
+
+        Returns:
+            ``retry_max_wait_seconds`` minus what was waited (never below 0).
+        """
+        return max(0.0, policy.max_wait_seconds - self.waited)

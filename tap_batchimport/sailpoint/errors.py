@@ -63,8 +63,8 @@ def error_detail(response: requests.Response) -> str:
         response: The error response.
 
     Returns:
-        One line (at most 300 characters): ``detailCode``, message texts and tracking id,
-        or the 401/429 message, or the HTTP reason phrase.
+        One line (masked and shortened by the client): ``detailCode``, message texts and
+        tracking id, or the 401/429 message, or the HTTP reason phrase.
     """
     text = describe_error_body(decoded_body(response)) or response.reason or "no message"
     return one_line(text)
