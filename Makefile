@@ -19,7 +19,8 @@ export MELTANO_CLI_DISABLE_VERSION_CHECK := 1
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_DISABLE_TRACKING := true
 
-.PHONY: test test-python lint demo meltano clean
+.PHONY: install test test-python lint demo postgres-demo meltano clean
+.DEFAULT_GOAL := install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +30,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## test: create the virtualenv, install the tap with its test dependencies, run the tests
+## install (`make`): create the virtualenv .venv and install the tap (and its test tools) into it
+install: $(STAMP)
+	@echo "tap-batchimport is $(BIN)/tap-batchimport; 'source $(BIN)/activate' puts it on PATH"
+
+## test: the whole suite on two workers, one test file each; a line per finished file, then
+## the slowest tests (Meltano, PostgreSQL and the documentation's commands take minutes)
 test: $(STAMP) $(MELTANO_STAMP) $(PIPES_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@echo "make test: $$(ls tests/test_*.py | wc -l) test files through the real CLI, the vendor emulator, Meltano and PostgreSQL, on 2 workers"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p tests.file_progress --durations=15
 
 ## test-python: the suite on another interpreter, e.g. `make test-python PYTHON=python3.13`,
 ## in its own virtualenv (.venv-<version>); the Meltano end-to-end tests (-m e2e) are left
@@ -77,6 +84,11 @@ meltano: $(MELTANO_STAMP) $(PIPES_STAMP)
 ## demo: run Meltano (tap-batchimport -> target-duckdb) against the local vendor emulator
 demo: $(MELTANO_STAMP)
 	$(MELTANO_VENV)/bin/python scripts/demo.py
+
+## postgres-demo: a production rehearsal: a throwaway PostgreSQL server, two scheduled nights
+## against the emulator through target-postgres, the headline query from psql; then it stops
+postgres-demo: $(MELTANO_STAMP)
+	$(MELTANO_VENV)/bin/python scripts/postgres_demo.py
 
 clean:
 	rm -rf $(VENV) .venv-3.* .meltano output .pytest_cache .mypy_cache .ruff_cache

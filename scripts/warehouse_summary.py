@@ -149,12 +149,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.counts:
             print(json.dumps(now))
             return 0
-        before = json.loads(args.before.read_text()) if args.before else {}
-        rows = [[t, now[t], now[t] - before.get(t, 0)] for t in sorted(now)]
-        new_results = sum(now.get(t, 0) - before.get(t, 0) for t in RESULT_TABLES)
         print(f"Tables in {args.database} (schema {args.schema}):\n")
-        print(render(["table", "rows", "new this run"], rows))
-        print(f"\nnew result rows this run: {new_results}")
+        if args.before:  # what a run added: the counts now minus those before it
+            before = json.loads(args.before.read_text())
+            rows = [[t, now[t], now[t] - before.get(t, 0)] for t in sorted(now)]
+            new_results = sum(now.get(t, 0) - before.get(t, 0) for t in RESULT_TABLES)
+            print(render(["table", "rows", "new this run"], rows))
+            print(f"\nnew result rows this run: {new_results}")
+        else:  # no earlier counts: totals only
+            print(render(["table", "rows"], [[t, now[t]] for t in sorted(now)]))
+            print(f"\nresult rows in total: {sum(now.get(t, 0) for t in RESULT_TABLES)}")
         print("(job_details is re-read every run and upserted by (source, job_id))\n")
         print("Failed rows per job:\n")
         print(

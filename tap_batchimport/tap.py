@@ -13,7 +13,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_batchimport import druid, fullstory, log_masking, sailpoint
-from tap_batchimport.connection_test import run_connection_test
+from tap_batchimport.connection_test import connection_test_config, run_connection_test
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.http.masking import KNOWN_SECRETS, mask
 from tap_batchimport.interrupt import SignalSafeWriter, handle_termination, write_final_state
@@ -30,6 +30,8 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
@@ -95,14 +97,17 @@ class TapBatchImport(SdkTap):
         self._register_secrets()
         TapBatchImport._running = self
 
-    @override
-    def discover_streams(self) -> list[Stream]:
-        run = self.run = Run(
-            self.config,
+    def _new_run(self, config: Mapping[str, t.Any]) -> Run:
+        return Run(
+            config,
             self.logger,
-            [vendor_type(self.config, self.logger) for vendor_type in VENDOR_TYPES],
+            [vendor_type(config, self.logger) for vendor_type in VENDOR_TYPES],
             from_file=self._jobs_of_file(),
         )
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        run = self.run = self._new_run(self.config)
         results = sorted(
             (stream_type(self, run) for p in VENDOR_PACKAGES for stream_type in p.STREAMS),
             key=lambda stream: stream.name,
@@ -254,9 +259,9 @@ class TapBatchImport(SdkTap):
             for error in exc.errors or [str(exc)]:
                 cls.logger.error("Config validation failed: %s", error)  # noqa: TRY400
             ctx.exit(1)
-        _ = tap.streams  # builds the run
-        assert tap.run is not None  # noqa: S101  # built by discover_streams
-        ctx.exit(0 if run_connection_test(tap.run, cls.logger) else 1)
+        # Short timeouts and few attempts: a host that never answers fails in seconds.
+        run = tap._new_run(connection_test_config(tap.config))  # a method of this class
+        ctx.exit(0 if run_connection_test(run, cls.logger) else 1)
 
     @classmethod
     @override

@@ -7,14 +7,18 @@ The fenced blocks of README.md and docs/*.md are extracted and checked by their 
   README's own ``make demo`` block), one copy per page so a page's blocks see each other's
   effects in order and never another page's. The copy's ``.venv`` and Meltano install are
   symlinks to this checkout's (``make test`` / ``make meltano`` installed them); its
-  Meltano system database, ``output/`` and ``meltano.yml`` are its own. The shell has the
-  credentials and job ids of the vendor emulator's demo dataset as ``TAP_BATCHIMPORT_*``
-  variables (plus ``TAP_BATCHIMPORT_JOB_WAIT_TIMEOUT_SECONDS=0``: the demo has jobs that never
-  finish) and a ``config.json`` for the same emulator, so ``dev`` and ``prod`` runs extract
-  from it as they would from the real vendors. A block must exit 0, print no traceback and
-  log no ERROR line.
-- ``sql`` blocks run against a copy of the DuckDB file that ``make demo`` loaded; every
-  statement must return at least one row (the demo data covers every stream and failure).
+  Meltano system database, ``output/`` and ``meltano.yml`` are its own. The shell is the one
+  the docs' set-up leaves: the README's ``source .venv/bin/activate`` (``.venv/bin`` first on
+  PATH) and docs/meltano.md's ``export PATH="$PWD/.meltano/cli/bin:$PATH"`` (a test checks the
+  docs still say so). It has the credentials and job ids of the vendor emulator's demo dataset
+  as ``TAP_BATCHIMPORT_*`` variables and a ``config.json`` for the same emulator, so ``dev``
+  and ``prod`` runs extract from it as they would from the real vendors (and wait as long as
+  the docs say: some demo jobs never finish), and libpq's ``PG*`` variables of a throwaway
+  PostgreSQL server with an empty database ``analytics``, as a reader's would name theirs.
+  A block must exit 0, print no traceback and log no ERROR line; a block that queries
+  (``scripts/duckdb`` or ``psql``) must print only results with rows.
+- SQL is never a bare ``sql`` block: it is shown with the command that runs it
+  (``scripts/duckdb FILE <<'SQL'``, ``psql <<'SQL'``, ``-f file.sql``).
 - ``cron`` lines, ``json`` and ``dotenv`` blocks cannot run: their syntax, setting names and
   value types are checked instead.
 
@@ -27,6 +31,10 @@ A block whose output depends on a feature that is not on main yet runs, but only
 status is asserted (SQL: it may return no rows)::
 
     <!-- docs-test: exit-status-only (job_ids_file is read once the job ledger of issue 11 is on main) -->
+
+A block that shows a failure must exit non-zero (without a traceback)::
+
+    <!-- docs-test: fails (the demo config names a job id Fullstory does not know) -->
 
 Markers need a reason, and the number of skipped blocks is capped: nothing is skipped silently.
 The ``Query it:`` command that ``make demo`` prints runs too, and inline `make <target>`
@@ -49,6 +57,7 @@ import pytest
 from emulator.scenarios import DEMO_CONFIG_IDS, demo_dataset, demo_tap_config
 from emulator.server import VendorEmulator
 from tap_batchimport.tap import TapBatchImport
+from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
 
@@ -68,16 +77,35 @@ REQUIRED_PAGES = {
 }
 #: Pages written in a parallel change: links to them are allowed before they exist.
 PAGES_BEING_WRITTEN = {"docs/postgresql.md", "docs/shards.md"}
-#: Skipped blocks allowed over all pages: credentials, cron lines, installs, a PostgreSQL server.
+#: Skipped blocks allowed over all pages: credentials, cron lines, installs, Docker.
 MAX_SKIPPED = 14
 
 SHELL = {"sh", "bash", "shell", "console"}
-SQL = {"sql"}
 CRON = {"cron", "crontab"}
-COMMANDS = SHELL | SQL | CRON
+COMMANDS = SHELL | CRON
 #: Block languages that are not commands: checked (json, dotenv) or shown as is.
 NOT_COMMANDS = {"json", "dotenv", "text", "", "yaml", "python", "ini", "toml"}
-MODES = {"run", "skip", "exit-status-only"}
+MODES = {"run", "skip", "exit-status-only", "fails"}
+#: Query output: psql's footer, which scripts/duckdb prints too.
+ROWS_FOOTER = re.compile(r"^\((\d+) rows?\)$", flags=re.MULTILINE)
+#: A block that queries: SQL in a heredoc, scripts/duckdb, or the headline query's file.
+QUERY_COMMAND = re.compile(r"<<'SQL'|scripts/duckdb |jobs-per-source\.sql")
+#: The shell set-up the pages tell a reader to do once (the tests' shell has done it).
+SETUP_LINES = {
+    "README.md": "source .venv/bin/activate",
+    "docs/meltano.md": 'export PATH="$PWD/.meltano/cli/bin:$PATH"',
+}
+STREAMS = {
+    "job_details",
+    "imported_users",
+    "user_import_errors",
+    "imported_events",
+    "event_import_errors",
+    "bulk_results",
+    "config_import_results",
+}
+#: The database the PostgreSQL page's reader has (PGDATABASE).
+PG_DATABASE = "analytics"
 
 MELTANO = ROOT / ".meltano" / "cli" / "bin" / "meltano"
 PLUGIN_PYTHON = Path(".meltano") / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
@@ -189,7 +217,7 @@ BLOCKS = [block for blocks, _, _ in PARSED.values() for block in blocks]
 SHELL_BLOCKS = [b for b in BLOCKS if b.lang in SHELL and b.mode != "skip"]
 JSON_BLOCKS = [b for b in BLOCKS if b.lang == "json"]
 DOTENV_BLOCKS = [b for b in BLOCKS if b.lang == "dotenv"]
-SQL_BLOCKS = [b for b in BLOCKS if b.lang in SQL and b.mode != "skip"]
+SQL_BLOCKS = [b for b in BLOCKS if b.lang == "sql"]
 SKIPPED = [b for b in BLOCKS if b.lang in COMMANDS and b.mode == "skip"]
 
 
@@ -271,7 +299,7 @@ def test_every_block_has_a_known_language_and_commands_are_labelled() -> None:
         elif block.lang in {"", "text"} and any(
             LOOKS_LIKE_A_COMMAND.match(line) for line in block.code.splitlines()
         ):
-            bad.append(f"{block.id}: looks like commands; label it sh (or sql) so it is run")
+            bad.append(f"{block.id}: looks like commands; label it sh so it is run")
         if block.mode != "run" and block.lang not in COMMANDS:
             bad.append(f"{block.id}: a docs-test marker on a {block.lang or 'plain'} block")
     assert not bad, "\n".join(bad)
@@ -377,7 +405,7 @@ def make_targets(code: str) -> list[str]:
 
 
 @pytest.mark.parametrize("block", SKIPPED, ids=ids(SKIPPED))
-def test_skipped_block_is_plausible(block: Block, tmp_path: Path) -> None:
+def test_skipped_block_is_plausible(block: Block) -> None:
     if block.lang in SHELL:
         code = block.commands()
         proc = subprocess.run(
@@ -389,7 +417,8 @@ def test_skipped_block_is_plausible(block: Block, tmp_path: Path) -> None:
                 ["make", "-n", target], cwd=ROOT, capture_output=True, check=False
             )
             assert proc.returncode == 0, f"make {target}: no such target"
-    elif block.lang in CRON:
+    else:
+        assert block.lang in CRON, block.lang
         entries = [
             line for line in block.code.splitlines() if line.strip() and not line.startswith("#")
         ]
@@ -404,45 +433,9 @@ def test_skipped_block_is_plausible(block: Block, tmp_path: Path) -> None:
                 ["bash", "-n"], input=command, capture_output=True, text=True, check=False
             )
             assert proc.returncode == 0, proc.stderr
-    else:
-        result = run_sql(tmp_path / "empty.duckdb", {block.id: block.code}, parse_only=True)
-        assert "error" not in result[block.id], result[block.id]
 
 
 # Blocks that run: the shared demo project.
-
-SQL_RUNNER = r"""
-import json, sys
-import duckdb
-blocks, parse_only = json.loads(sys.stdin.read()), sys.argv[2] == "parse"
-con = duckdb.connect(sys.argv[1], read_only=not parse_only)
-out = {}
-for key, sql in blocks.items():
-    try:
-        statements = con.extract_statements(sql)
-        out[key] = {"rows": [] if parse_only else [
-            len(con.execute(s.query).fetchall()) for s in statements
-        ], "statements": len(statements)}
-    except duckdb.Error as exc:
-        out[key] = {"error": f"{type(exc).__name__}: {exc}"}
-print(json.dumps(out))
-"""
-
-
-def run_sql(database: Path, blocks: dict[str, str], *, parse_only: bool = False) -> dict:
-    python = ROOT / PLUGIN_PYTHON
-    if not python.is_file():
-        pytest.fail("target-duckdb is not installed under .meltano/: run `make meltano`")
-    proc = subprocess.run(
-        [str(python), "-c", SQL_RUNNER, str(database), "parse" if parse_only else "run"],
-        input=json.dumps(blocks),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 @dataclass
@@ -452,7 +445,6 @@ class DocsProject:
     base: Path
     env: dict[str, str]
     demo: subprocess.CompletedProcess[str]
-    snapshot: Path
     copies: dict[str, Path] = field(default_factory=dict)
 
     def for_page(self, page: str) -> Path:
@@ -505,21 +497,31 @@ def copy_project(target: Path) -> None:
     (meltano_dir / ".plugins-installed").touch()
 
 
-def shell_env(config: dict[str, t.Any]) -> dict[str, str]:
-    """A shell whose credentials are the emulator's, as a user's would be the vendors'."""
+def shell_env(config: dict[str, t.Any], postgres: dict[str, str]) -> dict[str, str]:
+    """The shell after the docs' set-up, with the emulator as the vendors and a PostgreSQL.
+
+    Args:
+        config: The emulator's tap config (as the reader's credentials and job ids).
+        postgres: libpq variables of the reader's PostgreSQL.
+
+    Returns:
+        The environment.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_"))
+        if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG", "VIRTUAL_ENV"))
     }
     env.update(QUIET_MELTANO)
+    # What `source .venv/bin/activate` (README) and docs/meltano.md's PATH line do.
+    env["VIRTUAL_ENV"] = str(ROOT / ".venv")
     env["PATH"] = os.pathsep.join(
         [str(ROOT / ".venv" / "bin"), str(MELTANO.parent), env.get("PATH", "")]
     )
     for key, value in config.items():
         text = value if isinstance(value, str) else json.dumps(value)
         env[f"TAP_BATCHIMPORT_{key.upper()}"] = text
-    env["TAP_BATCHIMPORT_JOB_WAIT_TIMEOUT_SECONDS"] = "0"
+    env.update(postgres)
     return env
 
 
@@ -543,18 +545,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[DocsProject]
     base = tmp_path_factory.mktemp("docs") / "project"
     base.mkdir()
     copy_project(base)
-    with VendorEmulator(demo_dataset()) as emulator:
+    with VendorEmulator(demo_dataset()) as emulator, PostgresServer() as postgres:
+        postgres.create_database(PG_DATABASE)
         config = demo_tap_config(emulator)
         (base / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        env = shell_env(config)
-        if run_shell("make -q .meltano/.plugins-installed", base, env).returncode:
-            pytest.fail("Meltano is out of date: run `make meltano` first")
+        env = shell_env(config, postgres.client_env(PG_DATABASE))
+        for stamp, install in (
+            (".venv/.installed", "make"),
+            (".meltano/.plugins-installed", "make meltano"),
+        ):
+            if run_shell(f"make -q {stamp}", base, env).returncode:
+                pytest.fail(f"{stamp} is out of date: run `{install}` first")
         demo = run_shell(demo_block().code, base, env)
-        snapshot = base.parent / "demo-snapshot.duckdb"
-        database = base / "output" / "demo.duckdb"
-        if database.is_file():
-            shutil.copy2(database, snapshot)
-        yield DocsProject(base, env, demo, snapshot)
+        yield DocsProject(base, env, demo)
 
 
 @pytest.fixture(scope="module")
@@ -573,12 +576,62 @@ def test_shell_block_runs(
 ) -> None:
     proc = shell_results[block.id]
     output = proc.stdout + proc.stderr
+    if block.mode == "fails":
+        assert proc.returncode != 0, f"expected a failure:\n{block.code}\n{tail(output)}"
+        assert proc.returncode not in {126, 127}, f"not a command here:\n{tail(output)}"
+        assert "Traceback (most recent call last)" not in output, tail(output)
+        return
     assert proc.returncode == 0, f"exit {proc.returncode}:\n{block.code}\n{tail(output)}"
     if block.mode == "exit-status-only":
         return
     assert "Traceback (most recent call last)" not in output, tail(output)
     errors = [line for line in output.splitlines() if ERROR_LINE.search(line)]
     assert not errors, "\n".join(errors[:10])
+    if QUERY_COMMAND.search(re.sub(r"#.*", "", block.commands())):
+        rows = [int(n) for n in ROWS_FOOTER.findall(proc.stdout)]
+        assert rows, f"a query printed no result:\n{block.code}\n{tail(output)}"
+        assert all(rows), f"a query returned no row on the demo data:\n{tail(proc.stdout)}"
+
+
+def test_sql_is_shown_with_the_command_that_runs_it() -> None:
+    bare = [b.id for b in SQL_BLOCKS]
+    assert not bare, f"bare sql blocks (show scripts/duckdb FILE <<'SQL' or psql <<'SQL'): {bare}"
+
+
+def test_the_docs_say_the_shell_setup_the_tests_assume() -> None:
+    for page, line in SETUP_LINES.items():
+        blocks, _, _ = PARSED[page]
+        assert any(line in b.code for b in blocks if b.lang in SHELL), f"{page}: {line}"
+    (readme_setup,) = [b for b in PARSED["README.md"][0] if SETUP_LINES["README.md"] in b.code]
+    assert readme_setup.mode == "run"
+    assert "tap-batchimport " in readme_setup.code  # runs in the shell it set up
+
+
+def test_the_readme_headline_query_is_docs_jobs_per_source_sql() -> None:
+    sql_file = (ROOT / "docs" / "jobs-per-source.sql").read_text(encoding="utf-8")
+    query = "\n".join(line for line in sql_file.splitlines() if not line.startswith("--"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(
+        r"scripts/duckdb output/demo\.duckdb <<'SQL'\n(.*?)\nSQL\n", readme, re.DOTALL
+    )
+    assert shown, "README.md shows no headline query"
+    assert shown[1].strip() == query.strip()
+
+
+def test_the_select_lines_skip_only_imported_events(
+    project: DocsProject, shell_results: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    page = "docs/meltano.md"
+    selects = [b for b in SHELL_BLOCKS if b.page == page and "--exclude" in b.code]
+    assert selects, "docs/meltano.md shows no way to skip a stream"
+    for block in selects:
+        assert shell_results[block.id].returncode == 0, shell_results[block.id].stderr
+    proc = project.run("meltano select tap-batchimport --list", project.for_page(page))
+    assert proc.returncode == 0, tail(proc.stdout + proc.stderr)
+    selected = set(re.findall(r"\[selected\s*\] (\w+)\.", proc.stdout))
+    automatic = set(re.findall(r"\[automatic\s*\] (\w+)\.", proc.stdout))
+    assert selected | automatic == STREAMS - {"imported_events"}, proc.stdout
+    assert "!imported_events.*" in proc.stdout
 
 
 def test_make_demo_loads_rows_and_prints_a_query_that_runs(project: DocsProject) -> None:
@@ -599,20 +652,3 @@ def test_make_demo_loads_rows_and_prints_a_query_that_runs(project: DocsProject)
     page = more[1]
     assert page in PARSED, page
     assert f"## {more[2]}" in (ROOT / page).read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def sql_results(project: DocsProject) -> dict[str, dict[str, t.Any]]:
-    assert project.snapshot.is_file(), "make demo loaded no DuckDB file"
-    return run_sql(project.snapshot, {b.id: b.code for b in SQL_BLOCKS})
-
-
-@pytest.mark.parametrize("block", SQL_BLOCKS, ids=ids(SQL_BLOCKS))
-def test_sql_block_runs_on_the_demo_warehouse(
-    block: Block, sql_results: dict[str, dict[str, t.Any]]
-) -> None:
-    result = sql_results[block.id]
-    assert "error" not in result, f"{result['error']}\n{block.code}"
-    assert result["statements"] > 0
-    if block.mode != "exit-status-only":
-        assert all(result["rows"]), f"a statement returned no row on the demo data: {result}"
