@@ -71,16 +71,13 @@ class JobDetailsStream(BatchImportStream):
         ),
         th.Property(
             "row_count_mismatch",
-            th.ArrayType(
-                th.ObjectType(
-                    th.Property("stream", th.StringType),
-                    th.Property("total_records", th.IntegerType),
-                    th.Property("rows_read", th.IntegerType),
-                )
-            ),
+            # Keyed by stream, one JSON object: an array of objects would be jsonb[] in
+            # PostgreSQL (MeltanoLabs target-postgres), awkward to query.
+            open_object(),
             description=(
                 "Fullstory: results lists this run read more rows from than their "
-                "total_records (null when every list matched)"
+                "total_records, {stream: {total_records, rows_read}} (null when every list "
+                "matched)"
             ),
         ),
         th.Property(

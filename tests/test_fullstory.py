@@ -391,9 +391,9 @@ def test_a_list_longer_than_total_records_is_a_warning_and_a_job_details_field(e
     assert run.returncode == 0, run.stderr
     assert len(run.records("user_import_errors")) == 7
     (details,) = run.records("job_details")
-    assert details["row_count_mismatch"] == [
-        {"stream": "user_import_errors", "total_records": 5, "rows_read": 7}
-    ]
+    assert details["row_count_mismatch"] == {
+        "user_import_errors": {"total_records": 5, "rows_read": 7}
+    }
     jsonschema.validate(details, run.schema("job_details")["schema"])
     (warning,) = [x for x in run.stderr.splitlines() if "Fullstory warning:" in x]
     assert "job LONG: user_import_errors has 7 rows, more than its total_records 5" in warning

@@ -61,7 +61,7 @@ class FullstoryVendor(Vendor):
         """
         super().__init__(config, logger)
         # Lists found longer than their total_records this run (readers run in workers).
-        self._mismatches: dict[JobRef, list[dict[str, t.Any]]] = {}
+        self._mismatches: dict[JobRef, dict[str, dict[str, int]]] = {}
         self._mismatches_lock = threading.Lock()
 
     def note_row_count_mismatch(self, ref: JobRef, stream: str, total: int, rows: int) -> None:
@@ -74,16 +74,17 @@ class FullstoryVendor(Vendor):
             rows: Rows read.
         """
         with self._mismatches_lock:
-            self._mismatches.setdefault(ref, []).append(
-                {"stream": stream, "total_records": total, "rows_read": rows}
-            )
+            self._mismatches.setdefault(ref, {})[stream] = {
+                "total_records": total,
+                "rows_read": rows,
+            }
 
     @override
     def job_record(self, status: JobStatus, entry: Mapping[str, t.Any]) -> dict[str, t.Any]:
         record = status.as_record()
         with self._mismatches_lock:
             found = self._mismatches.get(status.ref)
-        record["row_count_mismatch"] = list(found) if found else None
+        record["row_count_mismatch"] = dict(found) if found else None
         return record
 
     @override
