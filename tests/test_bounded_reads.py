@@ -45,7 +45,7 @@ MIB = 1 << 20
 #: The issue's bound on the tap's peak memory for any of these bodies.
 MAX_RSS_MIB = 300
 STATUS_PATH = "/fs/v2/users/batch/U1"
-STATUS = "Fullstory GET /v2/users/batch/{job_id} failed: "
+STATUS = "Fullstory GET /v2/users/batch/U1 failed: "
 JOB = {"job": {"id": "U1", "status": "COMPLETED", "finished": "2024-05-01T10:00:00Z"}}
 
 
@@ -196,9 +196,8 @@ def test_an_endless_or_huge_body_ends_with_one_clear_error_in_bounded_memory(
     assert run.returncode == 1
     line = failure_line(run)
     assert STATUS + "HTTP 200: " + error.format(mb=max_mb or 256) in line
-    assert line.endswith(
-        "gave up after 2 tries (retry_max_attempts=2); its other jobs are left for the next run"
-    )
+    # The job fails alone (the vendor's other jobs would go on), tried again next run.
+    assert "gave up after 2 tries (retry_max_attempts=2); its other jobs go on" in line
     assert rss < MAX_RSS_MIB
     assert server.count(STATUS_PATH) == 2  # retried like any malformed answer
     assert run.states

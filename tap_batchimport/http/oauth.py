@@ -145,7 +145,9 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         if problem := header_value_problem(token):
             self.access_token = None
             why = f"the access token it sent {problem}; refused, never sent in a header"
-            raise VendorAPIError(self.vendor_name, str(self.token_endpoint), answer.status, why)
+            error = VendorAPIError(self.vendor_name, str(self.token_endpoint), answer.status, why)
+            error.vendor_wide = True
+            raise error
         self.access_token = token
         self.expires_in = token_lifetime(body)
         self.last_refreshed = requested  # the lifetime counts from the request, to be safe
