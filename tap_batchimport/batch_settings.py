@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from singer_sdk import typing as th
 
-from tap_batchimport.sdk_private import BaseBatchFileEncoding
+from tap_batchimport.sdk_private import BaseBatchFileEncoding, BatchConfig, StorageTarget
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -92,6 +92,14 @@ class BatchSettings:
     def encoding(self) -> BaseBatchFileEncoding:
         """The encoding BATCH messages announce (what the target decodes by)."""
         return BaseBatchFileEncoding(format="jsonl", compression="gzip" if self.gzip else "none")
+
+    def sdk_config(self) -> BatchConfig:
+        """The same settings as the SDK's ``BatchConfig`` (which has no defaults)."""
+        return BatchConfig(
+            encoding=self.encoding,
+            storage=StorageTarget(root=self.root.as_uri(), prefix=self.prefix),
+            batch_size=self.size,
+        )
 
     @property
     def suffix(self) -> str:

@@ -92,6 +92,13 @@ class BatchImportStream(SdkStream, abc.ABC):
             self._files.page_end(update)
 
     @override
+    def get_batch_config(self, config: t.Mapping[str, t.Any]) -> BatchConfig | None:
+        # The SDK's own reading of batch_config requires every key; ours has defaults.
+        del config  # read once by the run (see batch_settings.py)
+        settings = self.run.batch
+        return None if settings is None else settings.sdk_config()
+
+    @override
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:

@@ -17,7 +17,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 # Reason: a BATCH message's encoding and config; the SDK exports them from no public module.
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 from singer_sdk.mapper import SameRecordTransform
 
 from tap_batchimport.output import PageBufferedWriter
@@ -36,7 +36,14 @@ if t.TYPE_CHECKING:
 
     from tap_batchimport.ledger import JobLedger
 
-__all__ = ["OVERRIDDEN", "BaseBatchFileEncoding", "BatchConfig", "SdkStream", "SdkTap"]
+__all__ = [
+    "OVERRIDDEN",
+    "BaseBatchFileEncoding",
+    "BatchConfig",
+    "SdkStream",
+    "SdkTap",
+    "StorageTarget",
+]
 
 #: ``(class, private or final method, its parameters)`` overridden or called here; the
 #: attributes ``Stream._tap``, ``StreamStateManager.is_flushed`` and ``Tap._state_writer``
