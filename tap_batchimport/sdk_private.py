@@ -55,6 +55,7 @@ OVERRIDDEN: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (Stream, "_write_state_message", ("self",)),
     (Stream, "_write_batch_message", ("self", "encoding", "manifest")),
     (Stream, "_sync_records", ("self", "context", "write_messages")),
+    (Stream, "_generate_record_messages", ("self", "record")),
     (Tap, "_validate_config", ("self", "raise_errors")),
     (Tap, "load_streams", ("self",)),
     (Tap, "sync_all", ("self",)),
@@ -139,6 +140,21 @@ class SdkStream(Stream):
         # Reason: the SDK's record loop (metrics, limits, state finalised) without RECORD
         # messages has no public name; the SDK's get_batches calls it the same way.
         return self._sync_records(context, write_messages=False)
+
+    def shaped_record(self, record: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """A record as its RECORD message would carry it: selection, stream map, flattening.
+
+        Args:
+            record: The record as extracted (changed in place, as the SDK does).
+
+        Returns:
+            The record to write, or None when the stream map filters it out.
+        """
+        # Reason: the SDK shapes records only on its way to a RECORD message; a batch file's
+        # rows must be shaped the same way.
+        for message in self._generate_record_messages(record):
+            return message.record
+        return None
 
     def write_state_now(self) -> None:
         """Write a STATE message now (the SDK only writes one when a stream ends)."""

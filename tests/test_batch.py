@@ -233,28 +233,50 @@ def test_a_file_that_cannot_be_written_stops_the_run_in_one_line(
     )
 
 
-def test_stream_maps_and_flattening_shape_the_files_as_they_shape_records(
-    emu: VendorEmulator, tap: Callable[..., TapRun], tmp_path: Path
+@pytest.mark.parametrize("shaping", ["maps-and-flattening", "deselected-field"])
+def test_files_hold_rows_shaped_as_records_are(
+    emu: VendorEmulator, tap: Callable[..., TapRun], tmp_path: Path, shaping: str
 ) -> None:
-    shaping = {
-        "stream_maps": {"bulk_results": {"error": "__NULL__", "id_again": "id"}},
-        "flattening_enabled": True,
-        "flattening_max_depth": 1,
-    }
-    records = tap(config(emu, None, **shaping))
-    batches = tap(config(emu, tmp_path / "batches", **shaping))
+    extra_args: list[str] = []
+    overrides: dict[str, t.Any] = {}
+    if shaping == "maps-and-flattening":
+        overrides = {
+            "stream_maps": {"bulk_results": {"error": "__NULL__", "id_again": "id"}},
+            "flattening_enabled": True,
+            "flattening_max_depth": 1,
+        }
+    else:  # the catalog deselects bulk_results.pulseId
+        catalog = json.loads(tap(config(emu, None), extra_args=["--discover"]).stdout)
+        for entry in catalog["streams"]:
+            for item in entry["metadata"]:
+                if entry["tap_stream_id"] == "bulk_results" and item["breadcrumb"] == [
+                    "properties",
+                    "pulseId",
+                ]:
+                    item["metadata"]["selected"] = False
+        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+        extra_args = ["--catalog", str(tmp_path / "catalog.json")]
+    records = tap(config(emu, None, **overrides), extra_args=extra_args)
+    batches = tap(config(emu, tmp_path / "batches", **overrides), extra_args=extra_args)
     assert records.returncode == 0, records.stderr
     assert batches.returncode == 0, batches.stderr
     from_files = as_records(batches.messages)
-    for stream in ("bulk_results", "config_import_results"):
+    for stream in ("bulk_results", "config_import_results", "job_details"):
         want = [
             m["record"] for m in records.messages if m["type"] == "RECORD" and m["stream"] == stream
         ]
         got = [m["record"] for m in from_files if m["type"] == "RECORD" and m["stream"] == stream]
-        assert got == want, stream
-    assert all(
-        "error" not in r and r["id_again"] == r["id"] for r in records.records("bulk_results")
-    )
+        if stream == "job_details":  # its records say when the job was first seen
+            assert [(r["source"], r["job_id"]) for r in got] == [
+                (r["source"], r["job_id"]) for r in want
+            ]
+        else:
+            assert got == want, stream
+    bulk = records.records("bulk_results")
+    if shaping == "maps-and-flattening":
+        assert all("error" not in r and r["id_again"] == r["id"] for r in bulk)
+    else:
+        assert bulk and all("pulseId" not in r for r in bulk)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@
 | ``latency`` | :mod:`.latency` | 200 Fullstory jobs, 50 ms per answer: tap vs 8-job client |
 | ``ratelimit`` | :mod:`.ratelimit` | 100 SailPoint jobs behind 100 requests / 10 s: time vs floor |
 | ``nightly`` | :mod:`.nightly` | 60 nightly runs with 20 new job ids each: requests, state, rows |
+| ``batch`` | :mod:`.batch` | 1 job x 1,000,000 rows into target-postgres: RECORD vs BATCH |
 
 Scenarios 1-5 keep the numbers of the issue that introduced them (there is no 2).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from benchmarks.scenarios.batch import scenario_batch
 from benchmarks.scenarios.latency import scenario_latency
 from benchmarks.scenarios.loopback import (
     scenario_druid,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ALIASES", "FULL", "KEYS", "QUICK", "Sizes", "resolve", "run_scenarios"]
 
 #: Scenario keys in the order they run, and the other names ``--only`` accepts.
-KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly")
+KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly", "batch")
 ALIASES = {
     "throughput": "1",
     "many-jobs": "3",
@@ -42,6 +44,7 @@ ALIASES = {
     "druid": "5",
     "rate-limit": "ratelimit",
     "ledger": "nightly",
+    "record-vs-batch": "batch",
 }
 
 
@@ -79,7 +82,7 @@ def run_scenarios(
     Args:
         keys: Which (from :func:`resolve`).
         sizes: Dataset sizes.
-        repeat: Runs of each compared program (scenarios 1, 3, 5 and latency).
+        repeat: Runs of each compared program (scenarios 1, 3, 5, latency and batch).
         profile: Also cProfile one tap run of scenario 1 (which then runs, if only for that).
 
     Returns:
@@ -100,4 +103,6 @@ def run_scenarios(
         done["ratelimit"] = scenario_ratelimit(sizes)
     if "nightly" in keys:
         done["nightly"] = scenario_nightly(sizes)
+    if "batch" in keys:
+        done["batch"] = scenario_batch(sizes, repeat)
     return done

@@ -23,6 +23,7 @@ class Sizes:
         nights: Runs of the nightly series.
         jobs_per_night: New job ids each night.
         nightly_rows_per_list: Imports, and again errors, of each nightly job.
+        batch_rows: Rows of the one Fullstory job loaded into target-postgres, RECORD vs BATCH.
     """
 
     rows: int = 200_000
@@ -38,6 +39,7 @@ class Sizes:
     nights: int = 60
     jobs_per_night: int = 20
     nightly_rows_per_list: int = 10
+    batch_rows: int = 1_000_000
 
 
 FULL = Sizes()
@@ -50,4 +52,5 @@ QUICK = Sizes(
     latency_jobs=50,
     ratelimit_jobs=60,
     nights=8,
+    batch_rows=50_000,
 )
