@@ -108,12 +108,12 @@ class BatchImportStream(SdkStream, abc.ABC):
         settings = self.run.batch
         assert settings is not None  # noqa: S101  # the SDK calls this in batch mode only
         files = self._files = BatchFiles(settings, self.tap_name, self.name)
-        transform = None if self.records_unmapped else self.stream_maps[0].transform
+        shape = None if self.records_unmapped else self.shaped_record
         try:
             for record in self.records_for_batches(context):
                 if files.full:
                     yield settings.encoding, files.close()  # then batch_written, then STATE
-                row = record if transform is None else transform(record)
+                row = record if shape is None else shape(record)
                 if row is not None:
                     files.write(row)
             if files.rows:
