@@ -70,6 +70,7 @@ def ratios(scenarios: dict[str, Scenario]) -> list[Ratio]:
         rss_small, rss_large = (run.rss_mib for run in four.runs)
     latency, limited, nightly = (scenarios.get(k) for k in ("latency", "ratelimit", "nightly"))
     late = latency.notes if latency else {}
+    batch = scenarios["batch"].notes if "batch" in scenarios else {}
     rate = limited.notes if limited else {}
     night = nightly.notes if nightly else {}
     return [
@@ -92,6 +93,10 @@ def ratios(scenarios: dict[str, Scenario]) -> list[Ratio]:
         Ratio("ratelimit requests time / floor", rate.get("time / floor"), "<= 1.15"),
         Ratio("ratelimit total time (with start-up) / floor", rate.get("total / floor")),
         Ratio("ratelimit Retry-After violations", rate.get("Retry-After violations"), "== 0"),
+        Ratio(
+            "batch BATCH / RECORD into target-postgres",
+            batch.get("BATCH / RECORD into target-postgres, rows/s"),
+        ),
         Ratio("nightly rows lost", night.get("rows lost"), "== 0"),
         Ratio("nightly rows duplicated", night.get("rows duplicated"), "== 0"),
         Ratio(

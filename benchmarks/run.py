@@ -91,13 +91,14 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="SCENARIOS",
         help="run only these scenarios: comma-separated, repeatable; 1, 3, 4, 5, latency, "
-        "ratelimit, nightly (or throughput, many-jobs, memory, druid, rate-limit, ledger)",
+        "ratelimit, nightly, batch (or throughput, many-jobs, memory, druid, rate-limit, "
+        "ledger, record-vs-batch)",
     )
     parser.add_argument(
         "--repeat",
         type=int,
         default=3,
-        help="runs of each compared program, best kept (scenarios 1, 3, 5 and latency)",
+        help="runs of each compared program, best kept (scenarios 1, 3, 5, latency, batch)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="also cProfile one tap run of scenario 1"

@@ -10,7 +10,10 @@ interrupts a stalled read or a ``Retry-After`` sleep), but:
   run did not extract everything, and schedulers should not record it as a success.
 
 Resuming is safe because bookmarks only move after every record of their page has been
-handed to the writer: the final STATE names what was written, never more.
+handed to the writer: the final STATE names what was written, never more. In batch mode
+they move only once the BATCH message of the file holding the page has been written: the
+final STATE claims none of the rows of a file still open (that file is never announced,
+and is removed as the stop unwinds, see batch_files.py), so the next run reads them again.
 """
 
 from __future__ import annotations
@@ -90,8 +93,9 @@ def write_final_state(tap: Tap) -> bool:
     """End the output with the records written so far, then a STATE naming them.
 
     Used when a run stops early (a signal, a fatal vendor error): bookmarks only ever
-    cover records already handed to the writer, so this STATE is safe to resume from, and
-    it saves jobs finished since the last STATE from being read again.
+    cover records already handed to the writer (in batch mode: rows of files already
+    announced), so this STATE is safe to resume from, and it saves jobs finished since
+    the last STATE from being read again.
 
     Args:
         tap: The running tap.

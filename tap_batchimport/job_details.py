@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import partial
 
 from singer_sdk import typing as th
 
@@ -130,5 +131,5 @@ class JobDetailsStream(BatchImportStream):
                 record["last_error"] = error
                 record["failed_attempts"] = ledger.failures(entry) if error else 0
                 yield record
-                # Written (the generator resumed past it): a finished job is now settled.
-                run.settle_if_complete(job)
+                # Once the record is out, a finished job is settled.
+                self.after_rows(partial(run.settle_if_complete, job))

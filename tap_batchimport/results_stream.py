@@ -7,19 +7,25 @@ are not ready (left to the run's waiting, or the next run), results that are gon
 concurrency (jobs read by workers, written here in a stable order), progress lines, a job
 that fails (that job only) and a vendor that fails.
 
-Exactly-once rests on one rule: a page's bookmark moves after the SDK has written the
-page's last record (the generator resumes past it), and STATE follows the bookmark.
+Exactly-once rests on one rule: a page's bookmark moves after the page's last record is
+out, and STATE follows the bookmark. With RECORD messages the record is out once the SDK
+has written it (the generator resumes past it); in batch mode, once the BATCH message of
+the file holding it is written (see batch_files.py): :meth:`BatchImportStream.after_rows`
+applies an update at the right moment in either mode.
 """
 
 from __future__ import annotations
 
 import abc
 import gc
+import sys
 import time
 import typing as t
+from functools import partial
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_batchimport.batch_files import BatchFiles
 from tap_batchimport.errors import VendorAPIError, is_vendor_wide
 from tap_batchimport.pages import Gone, NotReady
 from tap_batchimport.sdk_private import SdkStream
@@ -27,14 +33,20 @@ from tap_batchimport.summary import PROGRESS_EVERY_SECONDS
 from tap_batchimport.timestamps import now_iso
 from tap_batchimport.workers import in_order
 
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
     from tap_batchimport.pages import Cursor, Outcome, ResultReader
     from tap_batchimport.run import Run
+    from tap_batchimport.sdk_private import BaseBatchFileEncoding, BatchConfig
     from tap_batchimport.tracker import TrackedJob
     from tap_batchimport.vendor import Vendor
 
@@ -56,6 +68,66 @@ class BatchImportStream(SdkStream, abc.ABC):
         super().__init__(tap)
         self.run = run
         self.page_read_at = now_iso()
+        #: The files of the sync under way in batch mode (None: RECORD messages).
+        self._files: BatchFiles | None = None
+
+    @property
+    def batching(self) -> bool:
+        """Whether a sync in batch mode is under way (rows go to files, not RECORDs)."""
+        return self._files is not None
+
+    def after_rows(self, update: Callable[[], object]) -> None:
+        """Apply a ledger update that claims every row yielded so far, once they are out.
+
+        With RECORD messages that is now: the SDK wrote the last row before the generator
+        resumed. In batch mode it is once the BATCH message of the file holding them
+        has been written.
+
+        Args:
+            update: The ledger update.
+        """
+        if self._files is None:
+            update()
+        else:
+            self._files.page_end(update)
+
+    @override
+    def get_batch_config(self, config: t.Mapping[str, t.Any]) -> BatchConfig | None:
+        # The SDK's own reading of batch_config requires every key; ours has defaults.
+        del config  # read once by the run (see batch_settings.py)
+        settings = self.run.batch
+        return None if settings is None else settings.sdk_config()
+
+    @override
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        # The SDK's own batcher cuts files by row count, ignoring pages: a file could end
+        # mid-page, and our per-page STATE would claim rows no BATCH message announced.
+        del batch_config  # the same settings, checked (see batch_settings.py)
+        settings = self.run.batch
+        assert settings is not None  # noqa: S101  # the SDK calls this in batch mode only
+        files = self._files = BatchFiles(settings, self.tap_name, self.name)
+        shape = None if self.records_unmapped else self.shaped_record
+        try:
+            for record in self.records_for_batches(context):
+                if files.full:
+                    yield settings.encoding, files.close()  # then batch_written, then STATE
+                row = record if shape is None else shape(record)
+                if row is not None:
+                    files.write(row)
+            if files.rows:
+                yield settings.encoding, files.close()
+            elif files.apply_without_file():
+                self.write_state_now()
+        finally:
+            self._files = None
+            files.discard()  # a file not finished (an error, a signal): never announced
+
+    @override
+    def batch_written(self) -> None:
+        if self._files is not None:
+            self._files.announced()
 
 
 class JobResultsStream(BatchImportStream, abc.ABC):
@@ -207,7 +279,7 @@ class JobResultsStream(BatchImportStream, abc.ABC):
                     self.logger.warning(
                         "%s job %s: %s", vendor.display_name, ref.job_id, outcome.reason
                     )
-                    ledger.mark_done(ref, self.name, gone=True)
+                    self.after_rows(partial(ledger.mark_done, ref, self.name, gone=True))
                     run.give_up(job)
                     self._page_end(outcome.size, job_finished=True)
                     break
@@ -216,9 +288,9 @@ class JobResultsStream(BatchImportStream, abc.ABC):
                     yield record
                     rows += 1
                 if outcome.cursor is None:
-                    ledger.mark_done(ref, self.name)
+                    self.after_rows(partial(ledger.mark_done, ref, self.name))
                 else:
-                    ledger.save_cursor(ref, self.name, outcome.cursor)
+                    self.after_rows(partial(ledger.save_cursor, ref, self.name, outcome.cursor))
                 self._page_end(outcome.size, job_finished=outcome.cursor is None)
                 if outcome.cursor is not None and time.monotonic() >= next_progress:
                     next_progress = time.monotonic() + PROGRESS_EVERY_SECONDS
@@ -237,9 +309,11 @@ class JobResultsStream(BatchImportStream, abc.ABC):
             run.job_failed(vendor, ref, exc)
         run.summary.add_rows(vendor, self.name, rows)
         if not run.reports_jobs:
-            run.settle_if_complete(job)
+            self.after_rows(partial(run.settle_if_complete, job))
 
     def _page_end(self, size: int, *, job_finished: bool) -> None:
+        if self.batching:
+            return  # STATE follows each BATCH message instead
         cadence = self.run.cadence
         if cadence.page_written(size, job_finished=job_finished):
             self.write_state_now()

@@ -19,6 +19,7 @@ import time
 import typing as t
 from functools import cached_property
 
+from tap_batchimport.batch_settings import batch_settings
 from tap_batchimport.errors import VendorAPIError, is_vendor_wide, job_error_line
 from tap_batchimport.ledger import JobLedger
 from tap_batchimport.settings import common_setting
@@ -90,6 +91,8 @@ class Run:
         self.from_file = from_file
         self.workers = int(common_setting(config, "max_concurrent_requests"))
         self.deadline = Deadline(float(common_setting(config, "job_wait_timeout_seconds")))
+        #: Where batch files go in batch mode (None: RECORD messages).
+        self.batch = batch_settings(config)
         #: Vendor display name -> the one-line error that stopped it.
         self.failures: dict[str, str] = {}
         #: Jobs whose status or results failed this run -> the one-line error.

@@ -15,6 +15,9 @@ from functools import cached_property
 
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+
+# Reason: a BATCH message's encoding and config; the SDK exports them from no public module.
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 from singer_sdk.mapper import SameRecordTransform
 
 from tap_batchimport.output import PageBufferedWriter
@@ -26,11 +29,21 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import FrameType
 
     from singer_sdk.helpers.types import Context
 
     from tap_batchimport.ledger import JobLedger
+
+__all__ = [
+    "OVERRIDDEN",
+    "BaseBatchFileEncoding",
+    "BatchConfig",
+    "SdkStream",
+    "SdkTap",
+    "StorageTarget",
+]
 
 #: ``(class, private or final method, its parameters)`` overridden or called here; the
 #: attributes ``Stream._tap``, ``StreamStateManager.is_flushed`` and ``Tap._state_writer``
@@ -40,6 +53,9 @@ OVERRIDDEN: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (Stream, "_process_record", ("self", "record", "child_context", "partition_context")),
     (Stream, "_increment_stream_state", ("self", "latest_record", "context")),
     (Stream, "_write_state_message", ("self",)),
+    (Stream, "_write_batch_message", ("self", "encoding", "manifest")),
+    (Stream, "_sync_records", ("self", "context", "write_messages")),
+    (Stream, "_generate_record_messages", ("self", "record")),
     (Tap, "_validate_config", ("self", "raise_errors")),
     (Tap, "load_streams", ("self",)),
     (Tap, "sync_all", ("self",)),
@@ -51,11 +67,8 @@ class SdkStream(Stream):
     """A stream that writes plain records page by page and bookmarks per page itself."""
 
     @cached_property
-    def _writes_plain_records(self) -> bool:
-        # True when records go out exactly as extracted: no stream map, no flattening,
-        # no deselected field. Then the SDK's per-record path (a walk of schema and
-        # selection mask, a message object, a JSON encoder per record) is skipped: it
-        # was 80% of the run time in the profile (docs/performance.md).
+    def records_unmapped(self) -> bool:
+        """Whether records go out exactly as extracted: no stream map, flattening or deselection."""
         maps = self.stream_maps
         return (
             len(maps) == 1
@@ -63,8 +76,14 @@ class SdkStream(Stream):
             and not maps[0].flattening_enabled
             and maps[0].stream_alias == self.name
             and all(self.mask.values())
-            and isinstance(self._tap.message_writer, PageBufferedWriter)
         )
+
+    @cached_property
+    def _writes_plain_records(self) -> bool:
+        # Unmapped records through our writer skip the SDK's per-record path (a walk of
+        # schema and selection mask, a message object, a JSON encoder per record): it
+        # was 80% of the run time in the profile (docs/performance.md).
+        return self.records_unmapped and isinstance(self._tap.message_writer, PageBufferedWriter)
 
     #: The time the page being written was read: its records' ``time_extracted``.
     page_read_at: str
@@ -99,6 +118,43 @@ class SdkStream(Stream):
     ) -> None:
         # Reason: bookmarks move once per page, in the job ledger, not per record.
         return
+
+    @override
+    def _write_batch_message(self, encoding: BaseBatchFileEncoding, manifest: list[str]) -> None:
+        # Reason: the state may claim a file's rows only once its BATCH message is out.
+        super()._write_batch_message(encoding=encoding, manifest=manifest)
+        self.batch_written()
+
+    def batch_written(self) -> None:
+        """A BATCH message was just written (override); the SDK writes STATE next."""
+
+    def records_for_batches(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """The stream's records as the SDK's own ``get_batches`` reads them (no RECORD).
+
+        Args:
+            context: The sync's context.
+
+        Returns:
+            The records, counted in the SDK's metrics.
+        """
+        # Reason: the SDK's record loop (metrics, limits, state finalised) without RECORD
+        # messages has no public name; the SDK's get_batches calls it the same way.
+        return self._sync_records(context, write_messages=False)
+
+    def shaped_record(self, record: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """A record as its RECORD message would carry it: selection, stream map, flattening.
+
+        Args:
+            record: The record as extracted (changed in place, as the SDK does).
+
+        Returns:
+            The record to write, or None when the stream map filters it out.
+        """
+        # Reason: the SDK shapes records only on its way to a RECORD message; a batch file's
+        # rows must be shaped the same way.
+        for message in self._generate_record_messages(record):
+            return message.record
+        return None
 
     def write_state_now(self) -> None:
         """Write a STATE message now (the SDK only writes one when a stream ends)."""

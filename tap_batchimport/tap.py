@@ -13,6 +13,8 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_batchimport import druid, fullstory, log_masking, sailpoint
+from tap_batchimport.batch_files import BatchFileError
+from tap_batchimport.batch_settings import BATCH_SETTINGS, batch_config_errors
 from tap_batchimport.connection_test import connection_test_config, run_connection_test
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.http.masking import KNOWN_SECRETS, mask
@@ -66,19 +68,21 @@ class TapBatchImport(SdkTap):
     #: Page-buffered output that a SIGTERM cannot cut mid-line (see interrupt.py).
     message_writer_class = SignalSafeWriter
 
-    #: No BATCH or ACTIVATE_VERSION: state is per job and per page, see ledger.py.
+    #: No ACTIVATE_VERSION: state is per job and per page, see ledger.py. BATCH: jsonl
+    #: files on a local disk, each announced before the state claims its rows (docs/batch.md).
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
         PluginCapabilities.ABOUT,
+        PluginCapabilities.BATCH,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
 
     config_jsonschema = _settings(
-        *(package.SETTINGS for package in VENDOR_PACKAGES), COMMON_SETTINGS
+        *(package.SETTINGS for package in VENDOR_PACKAGES), COMMON_SETTINGS, BATCH_SETTINGS
     )
 
     #: The tap the CLI runs, so that a fatal error can still end with a final STATE.
@@ -127,9 +131,23 @@ class TapBatchImport(SdkTap):
         # Named jobs enter the ledger first: the first STATE then already remembers them,
         # before any request about them.
         _ = self.streams  # builds the run
+        if self.run is not None and self.run.batch is not None:
+            self._refuse_unbatchable_maps()
         if self.run is not None:
             self.run.enter_named_jobs()
             self.run.write_state()
+
+    def _refuse_unbatchable_maps(self) -> None:
+        # A batch file holds one stream's rows once; a stream map copying a stream into
+        # several streams would need one file per copy. Refused before any request.
+        for stream in self.streams.values():
+            if stream.selected and len(stream.stream_maps) > 1:
+                aliases = ", ".join(m.stream_alias for m in stream.stream_maps)
+                msg = (
+                    f"batch_config cannot be used with stream maps that copy {stream.name} "
+                    f"into several streams ({aliases}): drop batch_config or those maps"
+                )
+                raise BatchFileError(msg)
 
     @cached_property
     def _job_ids_file(self) -> list[JobRef] | JobIdsFileError | None:
@@ -158,6 +176,7 @@ class TapBatchImport(SdkTap):
         # The JSON schema cannot express "all of a vendor's credentials or none", the
         # https/loopback rule or the job ids file's lines.
         errors = [e for vendor in VENDOR_TYPES for e in vendor.config_errors(self.config)]
+        errors += batch_config_errors(self.config)
         if isinstance(self._job_ids_file, JobIdsFileError):
             errors.append(str(self._job_ids_file))
         return errors
@@ -276,7 +295,7 @@ class TapBatchImport(SdkTap):
             kwargs["state"] = io.StringIO(text if text.strip() else "{}")
         try:
             super().invoke(*args, **kwargs)
-        except VendorAPIError as exc:
+        except (VendorAPIError, BatchFileError) as exc:
             if cls._running is not None:
                 # Records already written stay bookmarked: the next run does not redo them.
                 write_final_state(cls._running)

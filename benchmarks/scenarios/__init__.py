@@ -10,6 +10,7 @@
 | ``ratelimit`` | :mod:`.ratelimit` | 100 SailPoint jobs behind 100 requests / 10 s: time vs floor |
 | ``nightly`` | :mod:`.nightly` | 60 nightly runs with 20 new job ids each: requests, state, rows |
 | ``state`` (``ledger-size``) | :mod:`.ledger_size` | 1 job read with 50 vs 50,000 jobs remembered |
+| ``batch`` | :mod:`.batch` | 1 job x 1,000,000 rows into target-postgres: RECORD vs BATCH |
 
 Scenarios 1-5 keep the numbers of the issue that introduced them (there is no 2).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from benchmarks.scenarios.batch import scenario_batch
 from benchmarks.scenarios.latency import scenario_latency
 from benchmarks.scenarios.ledger_size import scenario_ledger_size
 from benchmarks.scenarios.loopback import (
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["ALIASES", "FULL", "KEYS", "QUICK", "Sizes", "resolve", "run_scenarios"]
 
 #: Scenario keys in the order they run, and the other names ``--only`` accepts.
-KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly", "state")
+KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly", "state", "batch")
 ALIASES = {
     "throughput": "1",
     "many-jobs": "3",
@@ -45,6 +47,7 @@ ALIASES = {
     "rate-limit": "ratelimit",
     "ledger": "nightly",
     "ledger-size": "state",
+    "record-vs-batch": "batch",
 }
 
 
@@ -82,7 +85,7 @@ def run_scenarios(
     Args:
         keys: Which (from :func:`resolve`).
         sizes: Dataset sizes.
-        repeat: Runs of each compared program (scenarios 1, 3, 5 and latency).
+        repeat: Runs of each compared program (scenarios 1, 3, 5, latency and batch).
         profile: Also cProfile one tap run of scenario 1 (which then runs, if only for that).
 
     Returns:
@@ -105,4 +108,6 @@ def run_scenarios(
         done["nightly"] = scenario_nightly(sizes)
     if "state" in keys:
         done["state"] = scenario_ledger_size(sizes, repeat)
+    if "batch" in keys:
+        done["batch"] = scenario_batch(sizes, repeat)
     return done

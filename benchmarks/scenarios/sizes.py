@@ -24,6 +24,7 @@ class Sizes:
         jobs_per_night: New job ids each night.
         nightly_rows_per_list: Imports, and again errors, of each nightly job.
         ledger_rows: Rows of the one job of the ledger-size scenario.
+        batch_rows: Rows of the one Fullstory job loaded into target-postgres, RECORD vs BATCH.
     """
 
     rows: int = 200_000
@@ -40,6 +41,7 @@ class Sizes:
     jobs_per_night: int = 20
     nightly_rows_per_list: int = 10
     ledger_rows: int = 20_000
+    batch_rows: int = 1_000_000
 
 
 FULL = Sizes()
@@ -53,4 +55,5 @@ QUICK = Sizes(
     ratelimit_jobs=60,
     nights=8,
     ledger_rows=5_000,
+    batch_rows=50_000,
 )
