@@ -16,11 +16,11 @@ import typing as t
 from dataclasses import dataclass, field
 
 import backoff
-import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.errors import MALFORMED, VendorAPIError
+from tap_batchimport.http.decoding import MalformedBodyError, decode_object
 from tap_batchimport.http.endpoints import ApiResponse
 from tap_batchimport.http.masking import mask, request_secrets
 from tap_batchimport.http.rate import RateGate, RateLimitTooLongError
@@ -32,8 +32,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from tap_batchimport.http.endpoints import Endpoint
-
-_decode = msgspec.json.Decoder().decode
 
 #: Statuses worth another try: rate limit, timeouts and server-side failures.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -157,7 +155,7 @@ class VendorClient:
         try:
             return retried()
         except RetriableAPIError as exc:
-            status = exc.response.status_code if exc.response is not None else "malformed"
+            status = exc.response.status_code if exc.response is not None else MALFORMED
             why = budget.stop_reason or self._gave_up(tries)
             raise VendorAPIError(self.vendor, str(endpoint), status, f"{exc}; {why}") from None
         except RedirectRefusedError as exc:
@@ -169,6 +167,11 @@ class VendorClient:
                 "setting to wait so long"
             )
             raise VendorAPIError(self.vendor, str(endpoint), TOO_MANY_REQUESTS, why) from None
+        except requests.exceptions.ContentDecodingError:
+            # An answer came, but its body is not in the Content-Encoding it names.
+            why = budget.stop_reason or self._gave_up(tries)
+            detail = f"answer body is not in its Content-Encoding (not decodable); {why}"
+            raise VendorAPIError(self.vendor, str(endpoint), MALFORMED, detail) from None
         except requests.exceptions.RequestException as exc:
             why = budget.stop_reason or self._gave_up(tries)
             kind = type(exc).__name__
@@ -215,10 +218,9 @@ class VendorClient:
             raise VendorAPIError(self.vendor, str(endpoint), status, detail)
         body = response.content
         try:
-            payload = _decode(body)
-        except msgspec.DecodeError:
-            msg = f"answer is not valid JSON ({len(body)} bytes)"
-            raise MalformedResponseError(msg, response) from None
+            payload = decode_object(body)
+        except MalformedBodyError as exc:
+            raise MalformedResponseError(str(exc), response) from None
         if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
             msg = f"answer lacks its '{envelope}' envelope"
             raise MalformedResponseError(msg, response)
@@ -255,6 +257,8 @@ class VendorClient:
             return
         if isinstance(exc, MalformedResponseError):
             what = str(exc)
+        elif isinstance(exc, requests.exceptions.ContentDecodingError):
+            what = "answer body is not in its Content-Encoding"
         elif response is not None:
             what = f"HTTP {response.status_code}"
         else:
