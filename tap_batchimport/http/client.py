@@ -149,7 +149,10 @@ class VendorClient:
             RETRIABLE_EXCEPTIONS,
             max_tries=self.policy.max_tries,
             jitter=None,  # the wait generator adds its own, never below Retry-After
-            on_backoff=lambda details: self._on_backoff(endpoint, details),
+            # Retry lines name the job by its id, never by the path template.
+            on_backoff=lambda details: self._on_backoff(
+                f"{endpoint.method} {endpoint.path.format(**(path_params or {}))}", details
+            ),
             logger=None,
         )(attempt)
         try:
@@ -237,7 +240,7 @@ class VendorClient:
         self.stats.sent()
         return session.send(prepared, timeout=self.timeout, allow_redirects=True)
 
-    def _on_backoff(self, endpoint: Endpoint, details: t.Any) -> None:  # noqa: ANN401
+    def _on_backoff(self, endpoint: str, details: t.Any) -> None:  # noqa: ANN401
         exc = details.get("exception")
         response = getattr(exc, "response", None)
         wait = details.get("wait", 0.0)
