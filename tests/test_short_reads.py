@@ -158,3 +158,31 @@ def test_a_glitch_fails_its_job_and_the_next_night_reads_on(
     second = nights.run()
     assert details(second)[job]["last_error"] is None
     nights.assert_every_row_once()
+
+
+def test_a_cursor_refused_on_resume_fails_its_job_until_the_age_limit_gives_it_up(
+    emulator: VendorEmulator, tap: t.Any
+) -> None:
+    mixed_data.fill(emulator)
+    # Night 1: B1's third page keeps failing, so B1 keeps the cursor of its second.
+    emulator.faults.add("druid.results", faults.status(500), job="B1", on={3, 4})
+    nights = Nights(emulator, tap)
+    first = nights.run(first=True, returncode=1)
+    cursor = ledger(first.final_state)["B1"]["cursors"]["bulk_results"]
+    assert isinstance(cursor["last"], str)
+
+    # Night 2: DruID refuses that cursor (400). B1 fails alone; a new bulk is extracted.
+    emulator.faults.clear()
+    emulator.faults.add("druid.results", faults.status(400), job="B1")
+    emulator.dataset.druid_bulks.append(type(emulator.dataset.druid_bulks[0])("B3"))
+    second = nights.run(returncode=1)
+    (line,) = [x for x in error_lines(second) if " job B1:" in x and "failed:" in x]
+    assert "HTTP 400" in line
+    assert not [x for x in error_lines(second) if "its other jobs are left" in x]
+    assert details(second)["B1"]["failed_attempts"] == 2
+    assert "B3" in details(second)
+
+    # Night 3: past job_max_pending_days, the unreadable bulk is given up, not asked again.
+    third = nights.run(job_max_pending_days=7)
+    assert details(third)["B1"]["given_up"] is True
+    assert "druid.results" not in nights.requests_about("B1")
