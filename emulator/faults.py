@@ -2,12 +2,14 @@
 
 Build a fault with one of the factory functions (:func:`status`, :func:`reset`,
 :func:`stall`, :func:`truncated_json`, :func:`non_json`, :func:`missing_envelope`,
-:func:`expire_token`, :func:`redirect`) and attach it to an endpoint name with
-:meth:`FaultPlan.add`::
+:func:`expire_token`, :func:`redirect`, :func:`rewrite`) and attach it to an endpoint name
+with :meth:`FaultPlan.add`::
 
     emulator.faults.add("druid.results", faults.status(503), on={2})
     emulator.faults.add("fullstory.errors", faults.status(429, retry_after="2"), times=1)
     emulator.faults.add("sailpoint.*", faults.reset(), every=3)
+    emulator.faults.add("fullstory.status", faults.status(200, b"{}", {"Content-Encoding": "gzip"}))
+    emulator.faults.add("druid.results", faults.rewrite(lambda page: {**page, "content": None}))
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from __future__ import annotations
 import fnmatch
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 FaultKind = Literal[
     "status",
@@ -26,6 +31,7 @@ FaultKind = Literal[
     "missing_envelope",
     "expire_token",
     "redirect",
+    "rewrite",
 ]
 
 # What a status fault may carry as its body: raw bytes, text, or JSON-serialisable data.
@@ -43,6 +49,8 @@ class Fault:
         retry_after: ``Retry-After`` header value of a ``status`` fault (seconds or HTTP-date).
         seconds: How long a ``stall`` fault sleeps before answering.
         location: ``Location`` header of a ``redirect`` fault.
+        headers: More headers of a ``status`` fault (e.g. a false ``Content-Encoding``).
+        transform: What a ``rewrite`` fault does to the real answer's decoded JSON.
     """
 
     kind: FaultKind
@@ -51,23 +59,54 @@ class Fault:
     retry_after: str | None = None
     seconds: float = 0.0
     location: str | None = None
+    headers: Mapping[str, str] | None = None
+    transform: Callable[[Any], Any] | None = None
 
 
-def status(code: int, body: FaultBody = None, retry_after: str | float | None = None) -> Fault:
-    """Answer with an HTTP error instead of the real response.
+def status(
+    code: int,
+    body: FaultBody = None,
+    retry_after: str | float | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Fault:
+    """Answer with an HTTP error (or any status and raw body) instead of the real response.
 
     Args:
-        code: The HTTP status, e.g. 429, 500, 502, 503 or 504.
-        body: The body to send; None sends the vendor's own error body for ``code``.
+        code: The HTTP status, e.g. 429, 500, 502, 503 or 504 (or 200 with a bad body).
+        body: The body to send (bytes are sent as they are); None sends the vendor's own
+            error body for ``code``.
         retry_after: Value of the ``Retry-After`` header: seconds (``"2"`` or ``2``) or an
             HTTP-date. None sends no header.
+        headers: More response headers, e.g. ``{"Content-Encoding": "gzip"}``.
 
     Returns:
         The fault.
     """
     if retry_after is not None and not isinstance(retry_after, str):
         retry_after = f"{retry_after:g}"
-    return Fault("status", status=code, body=body, retry_after=retry_after)
+    return Fault(
+        "status",
+        status=code,
+        body=body,
+        retry_after=retry_after,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def rewrite(transform: Callable[[Any], Any]) -> Fault:
+    """Answer with the real response's JSON changed: a vendor whose data drifted.
+
+    The real answer is made, decoded, passed to ``transform``, and the result sent with
+    the real status (bytes as they are, anything else as JSON). An answer that is not
+    JSON is sent unchanged.
+
+    Args:
+        transform: Gets the decoded answer, returns what to send instead.
+
+    Returns:
+        The fault.
+    """
+    return Fault("rewrite", transform=transform)
 
 
 def reset() -> Fault:

@@ -8,6 +8,7 @@ request in the request log.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -200,6 +201,7 @@ def _status_outcome(pending: _Pending, fault: Fault) -> Outcome:
     else:
         data = dumps(body)
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    headers.update(fault.headers or {})
     if fault.location is not None:
         headers["Location"] = fault.location
     return Outcome(fault.status, data, headers=headers)
@@ -211,6 +213,19 @@ def _truncated_outcome(pending: _Pending, fault: Fault) -> Outcome:
     return Outcome(HTTPStatus.OK, body[: len(body) // 2])
 
 
+def _rewritten_outcome(pending: _Pending, fault: Fault) -> Outcome:
+    real = pending.run()
+    if fault.transform is None:
+        return real
+    try:
+        data = json.loads(real.body)
+    except ValueError:
+        return real
+    changed = fault.transform(data)
+    body = changed if isinstance(changed, bytes) else dumps(changed)
+    return Outcome(real.status, body, real.content_type, dict(real.headers))
+
+
 _FAULT_OUTCOMES: dict[str, Callable[[_Pending, Fault], Outcome]] = {
     "status": _status_outcome,
     "redirect": _status_outcome,
@@ -218,6 +233,7 @@ _FAULT_OUTCOMES: dict[str, Callable[[_Pending, Fault], Outcome]] = {
     "stall": lambda pending, _fault: pending.run(),
     "expire_token": lambda pending, _fault: pending.run(),
     "truncated_json": _truncated_outcome,
+    "rewrite": _rewritten_outcome,
     "non_json": lambda _pending, _fault: Outcome(200, b"<html>oops</html>", "text/html"),
     "missing_envelope": lambda pending, _fault: Outcome(
         HTTPStatus.OK, pending.app.missing_envelope(pending.endpoint)

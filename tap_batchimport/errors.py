@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from singer_sdk.exceptions import FatalAPIError
 
+#: The status of an error about an answer whose body could not be read as sent.
+MALFORMED = "malformed answer"
+
 
 class VendorAPIError(FatalAPIError):
     """A vendor answered in a way retrying cannot fix (bad credentials, 403, retries exhausted).
@@ -27,7 +30,10 @@ class VendorAPIError(FatalAPIError):
         self.detail = detail
         #: Set where the error stops the whole vendor whatever its status (a token refused).
         self.vendor_wide = False
-        what = f"HTTP {status}" if isinstance(status, int) else f"{status} (no HTTP answer)"
+        if isinstance(status, int):
+            what = f"HTTP {status}"
+        else:
+            what = status if status == MALFORMED else f"{status} (no HTTP answer)"
         super().__init__(f"{vendor} {endpoint} failed: {what}: {detail}")
 
 

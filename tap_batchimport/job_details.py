@@ -13,6 +13,8 @@ from functools import partial
 
 from singer_sdk import typing as th
 
+from tap_batchimport.conform import FAIL, MalformedRowError, as_json
+from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.open_object import open_object
 from tap_batchimport.results_stream import BatchImportStream
 from tap_batchimport.timestamps import now_iso
@@ -26,6 +28,9 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     from singer_sdk.helpers.types import Context
+
+    from tap_batchimport.tracker import TrackedJob
+    from tap_batchimport.vendor import Vendor
 
 
 class JobDetailsStream(BatchImportStream):
@@ -122,14 +127,49 @@ class JobDetailsStream(BatchImportStream):
             self.page_read_at = now_iso()
             for job in jobs:
                 ref = job.ref
+                record = self._fitted(
+                    vendor, job, vendor.job_record(job.status, ledger.entry(ref) or {})
+                )
                 error = run.job_errors.get(ref)
                 if error is None:
                     ledger.clear_failure(ref)
                 entry = ledger.entry(ref) or {}
-                record = vendor.job_record(job.status, entry)
                 record["given_up"] = job.given_up or ref in run.gave_up
                 record["last_error"] = error
                 record["failed_attempts"] = ledger.failures(entry) if error else 0
                 yield record
                 # Once the record is out, a finished job is settled.
                 self.after_rows(partial(run.settle_if_complete, job))
+
+    def _fitted(
+        self, vendor: Vendor, job: TrackedJob, record: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
+        # The vendor's status values fit their declared types, or are kept aside (and, under
+        # schema_mismatch_policy fail, fail the job: its record still says how it stands).
+        try:
+            record, found = self.conformer.conform(record)
+        except MalformedRowError as exc:  # the tap builds the keys: a bug, not vendor data
+            msg = f"job_details record of {job.ref.source} job {job.ref.job_id}: {exc}"
+            raise RuntimeError(msg) from None
+        if found is None or not found.mismatches:
+            return record
+        run = self.run
+        run.summary.add_misfits(vendor, self.name, len(found.mismatches), 0)
+        path, seen = next(iter(found.mismatches.items()))
+        what = f"field {path} is {as_json(seen['value'])}, expected {seen['expected']}"
+        if run.mismatch_policy == FAIL and job.ref not in run.job_errors:
+            detail = f"{what} (schema_mismatch_policy is fail)"
+            endpoint = vendor.status_endpoint_name(job.ref)
+            run.job_failed(
+                vendor, job.ref, VendorAPIError(vendor.display_name, endpoint, 200, detail)
+            )
+        else:
+            self.logger.warning(
+                "%s job %s: %d status value(s) did not fit the schema and are kept in "
+                "schema_mismatches, the typed field null (first: %s)",
+                vendor.display_name,
+                job.ref.job_id,
+                len(found.mismatches),
+                what,
+            )
+        return record

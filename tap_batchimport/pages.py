@@ -17,6 +17,7 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from tap_batchimport.http.endpoints import Endpoint
     from tap_batchimport.jobs import JobStatus
 
 Cursor = dict[str, t.Any]
@@ -66,6 +67,9 @@ Outcome = Page | NotReady | Gone
 
 class ResultReader(t.Protocol):
     """Reads one results list of a job, page by page."""
+
+    #: The results endpoint, named in errors about what its pages hold.
+    endpoint: Endpoint
 
     def valid_cursor(self, cursor: Cursor) -> bool:
         """Whether a saved cursor has the shape this reader writes."""

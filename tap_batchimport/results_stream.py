@@ -21,11 +21,12 @@ import gc
 import sys
 import time
 import typing as t
-from functools import partial
+from functools import cached_property, partial
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_batchimport.batch_files import BatchFiles
+from tap_batchimport.conform import FAIL, MalformedRowError, RecordConformer, with_quality_fields
 from tap_batchimport.errors import VendorAPIError, is_vendor_wide
 from tap_batchimport.pages import Gone, NotReady
 from tap_batchimport.sdk_private import SdkStream
@@ -44,6 +45,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
+    from tap_batchimport.conform import PageFit
     from tap_batchimport.pages import Cursor, Outcome, ResultReader
     from tap_batchimport.run import Run
     from tap_batchimport.sdk_private import BaseBatchFileEncoding, BatchConfig
@@ -54,9 +56,20 @@ if t.TYPE_CHECKING:
 class BatchImportStream(SdkStream, abc.ABC):
     """A stream of this tap: it gets the run it belongs to."""
 
-    #: The vendors' JSON already has the schema's types; conforming each record
-    #: recursively would only cost time and drop fields the vendor adds later.
+    #: Records are made to fit their schema here (see conform.py), once and cheaply; the
+    #: SDK's recursive conformance would only cost time and drop the vendor's new fields.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Give every stream ``schema_mismatches`` and ``undeclared_fields``.
+
+        Args:
+            **kwargs: Passed on.
+        """
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("schema")
+        if isinstance(own, dict):
+            cls.schema = with_quality_fields(own)  # type: ignore[assignment]
 
     def __init__(self, tap: Tap, run: Run) -> None:
         """Create the stream.
@@ -129,6 +142,12 @@ class BatchImportStream(SdkStream, abc.ABC):
         if self._files is not None:
             self._files.announced()
 
+    @cached_property
+    def conformer(self) -> RecordConformer:
+        """Makes this stream's records fit its schema (compiled once)."""
+        # A row is named by its key in messages, its job's id (the first key field) aside.
+        return RecordConformer(self.schema, tuple(self.primary_keys or ())[1:])
+
 
 class JobResultsStream(BatchImportStream, abc.ABC):
     """Results of one vendor's finished jobs, extracted job by job, each job once."""
@@ -152,6 +171,10 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         super().__init__(tap, run)
         # Incremental by job (the ledger names finished jobs); there is no replication key.
         self.forced_replication_method = "INCREMENTAL"
+        #: The results endpoint (its path template), named in errors about a row.
+        self._endpoint = ""
+        #: Jobs whose values that did not fit were logged already.
+        self._misfit_jobs: set[str] = set()
 
     @property
     def vendor(self) -> Vendor:
@@ -188,6 +211,7 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         if not ready:
             return
         reader = self.reader()
+        self._endpoint = str(reader.endpoint)
         todo = [(job, self._resume_point(reader, job)) for job in ready]
         # Every decoded page makes thousands of dicts, which trigger full collections that
         # walk every long-lived object of the SDK too: freeze those (15% of run time).
@@ -284,7 +308,8 @@ class JobResultsStream(BatchImportStream, abc.ABC):
                     self._page_end(outcome.size, job_finished=True)
                     break
                 self.page_read_at = read_at
-                for record in outcome.records:
+                # The whole page fits (or fails the job) before its first record is out.
+                for record in self._fitted(ref.job_id, outcome.records):
                     yield record
                     rows += 1
                 if outcome.cursor is None:
@@ -310,6 +335,56 @@ class JobResultsStream(BatchImportStream, abc.ABC):
         run.summary.add_rows(vendor, self.name, rows)
         if not run.reports_jobs:
             self.after_rows(partial(run.settle_if_complete, job))
+
+    def _fitted(self, job_id: str, records: Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        # A malformed row (a key missing or null) fails the job, as does a value that does
+        # not fit under schema_mismatch_policy fail: nothing of the page is written, and
+        # the next run reads it again from the last good cursor.
+        try:
+            fit = self.conformer.page(records)
+        except MalformedRowError as exc:
+            raise self._row_error(job_id, f"malformed row: {exc}") from None
+        if fit.mismatches and self.run.mismatch_policy == FAIL:
+            raise self._row_error(
+                job_id,
+                f"{fit.first_mismatch} (schema_mismatch_policy is fail; {fit.mismatches} "
+                "value(s) of the page did not fit)",
+            )
+        if fit.mismatches or fit.rows_with_undeclared:
+            self._report_misfits(job_id, fit)
+        return fit.records
+
+    def _row_error(self, job_id: str, detail: str) -> VendorAPIError:
+        # The page came as a 200; what was wrong is in one of its rows.
+        del job_id  # named by the job's error line
+        return VendorAPIError(self.vendor.display_name, self._endpoint, 200, detail)
+
+    def _report_misfits(self, job_id: str, fit: PageFit) -> None:
+        vendor = self.vendor
+        self.run.summary.add_misfits(vendor, self.name, fit.mismatches, fit.rows_with_undeclared)
+        if job_id in self._misfit_jobs:
+            return  # said once per job: the summary counts the rest
+        self._misfit_jobs.add(job_id)
+        if fit.mismatches:
+            self.logger.warning(
+                "%s job %s: %d value(s) of %s did not fit the schema and are kept in "
+                "schema_mismatches, the typed field null (first: %s)",
+                vendor.display_name,
+                job_id,
+                fit.mismatches,
+                self.name,
+                fit.first_mismatch,
+            )
+        if fit.rows_with_undeclared:
+            self.logger.info(
+                "%s job %s: %d row(s) of %s carry fields the schema does not declare, kept "
+                "in undeclared_fields: %s",
+                vendor.display_name,
+                job_id,
+                fit.rows_with_undeclared,
+                self.name,
+                ", ".join(fit.undeclared_names[:10]),
+            )
 
     def _page_end(self, size: int, *, job_finished: bool) -> None:
         if self.batching:

@@ -20,7 +20,7 @@ import typing as t
 from functools import cached_property
 
 from tap_batchimport.batch_settings import batch_settings
-from tap_batchimport.errors import VendorAPIError, is_vendor_wide, job_error_line
+from tap_batchimport.errors import MALFORMED, VendorAPIError, is_vendor_wide, job_error_line
 from tap_batchimport.ledger import JobLedger
 from tap_batchimport.settings import common_setting
 from tap_batchimport.state_cadence import StateCadence
@@ -90,6 +90,8 @@ class Run:
         self.vendors = list(vendors)
         self.from_file = from_file
         self.workers = int(common_setting(config, "max_concurrent_requests"))
+        #: ``schema_mismatch_policy``: ``keep`` or ``fail`` (see conform.py).
+        self.mismatch_policy = str(common_setting(config, "schema_mismatch_policy"))
         self.deadline = Deadline(float(common_setting(config, "job_wait_timeout_seconds")))
         #: Where batch files go in batch mode (None: RECORD messages).
         self.batch = batch_settings(config)
@@ -420,6 +422,9 @@ class Run:
 
 
 def _not_about_one_job(error: VendorAPIError) -> bool:
-    # A 5xx or no answer at all says the vendor is unwell; a 404 or 400 is about the job.
+    # A 5xx or no answer at all says the vendor is unwell; a 404, a 400 or an answer
+    # about the job that could not be read is about the job.
     status = error.status
+    if status == MALFORMED:
+        return False
     return not isinstance(status, int) or status >= 500  # noqa: PLR2004

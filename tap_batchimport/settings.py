@@ -64,6 +64,19 @@ COMMON_SETTINGS = th.PropertiesList(
         examples=[7, 30],
     ),
     th.Property(
+        "schema_mismatch_policy",
+        th.StringType(allowed_values=["keep", "fail"]),
+        default="keep",
+        title="Schema mismatch policy",
+        description=(
+            "What a vendor value that does not fit its declared type gets (after the "
+            "conversions that lose nothing): keep = the typed field is null and the value "
+            "is kept in the record's schema_mismatches; fail = the job fails alone (named "
+            "field and row), and is read again by the next run."
+        ),
+        examples=["keep", "fail"],
+    ),
+    th.Property(
         "max_concurrent_requests",
         th.IntegerType(minimum=1, maximum=MAX_CONCURRENT_REQUESTS),
         default=8,

@@ -31,6 +31,10 @@ class RunSummary:
         self.disabled: set[str] = set()
         self.jobs: dict[str, Counter[str]] = defaultdict(Counter)
         self.rows: dict[str, Counter[str]] = defaultdict(Counter)
+        #: Values that did not fit their declared type (kept in schema_mismatches), by stream.
+        self.mismatches: dict[str, Counter[str]] = defaultdict(Counter)
+        #: Records that carry fields the schema does not declare, by stream.
+        self.undeclared: dict[str, Counter[str]] = defaultdict(Counter)
         #: Named job ids the vendor answered 404 for at first sight (typos, most likely).
         self.unknown_ids: dict[str, list[str]] = defaultdict(list)
         self.warnings: dict[str, list[str]] = defaultdict(list)
@@ -67,6 +71,20 @@ class RunSummary:
             rows: Rows written.
         """
         self.rows[vendor.display_name][stream] += rows
+
+    def add_misfits(self, vendor: Vendor, stream: str, mismatches: int, undeclared: int) -> None:
+        """Count values that did not fit and records with undeclared fields (writing thread).
+
+        Args:
+            vendor: The vendor.
+            stream: The stream.
+            mismatches: Values set aside in ``schema_mismatches``.
+            undeclared: Records with ``undeclared_fields``.
+        """
+        if mismatches:
+            self.mismatches[vendor.display_name][stream] += mismatches
+        if undeclared:
+            self.undeclared[vendor.display_name][stream] += undeclared
 
     def warn(self, vendor: Vendor, message: str) -> None:
         """Note something the run's user should look at, repeated in the summary block.
@@ -114,6 +132,16 @@ class RunSummary:
                     f"  {name}: unknown job id(s) (mistyped?): {', '.join(unknown)} - the "
                     "vendor answered 404 the first time the tap asked"
                 )
+            if mismatches := self.mismatches.get(name):
+                lines.append(
+                    f"  {name}: schema mismatches (values that did not fit, kept in "
+                    f"schema_mismatches): {_by_stream(mismatches)}"
+                )
+            if undeclared := self.undeclared.get(name):
+                lines.append(
+                    f"  {name}: records with undeclared fields (kept in undeclared_fields): "
+                    f"{_by_stream(undeclared)}"
+                )
             lines.extend(f"  {name} warning: {message}" for message in self.warnings[name])
         return lines
 
@@ -132,3 +160,7 @@ class RunSummary:
         """
         for line in self.lines(failures, job_errors):
             logger.info("%s", line)
+
+
+def _by_stream(counts: Counter[str]) -> str:
+    return ", ".join(f"{stream} {n}" for stream, n in sorted(counts.items()))

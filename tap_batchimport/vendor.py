@@ -176,6 +176,17 @@ class Vendor(abc.ABC):
         """
         return status.as_record()
 
+    def status_endpoint_name(self, ref: JobRef) -> str:  # noqa: ARG002
+        """The endpoint a job's status came from, for messages (override).
+
+        Args:
+            ref: Which job.
+
+        Returns:
+            E.g. ``GET /v2/users/batch/{job_id}``.
+        """
+        return "job status"
+
     @abc.abstractmethod
     def fetch_status(self, ref: JobRef) -> JobStatus:
         """Ask the vendor for one job's status.

@@ -14,6 +14,7 @@ from collections import Counter
 from emulator.druid import DruidBulk
 from emulator.fullstory import FullstoryJob
 from tests import fullstory_data
+from tests.quality import CLEAN
 from tests.test_druid import rows as druid_rows
 from tests.test_sailpoint import FLAT, NESTED, complete
 from tests.test_sailpoint import expected as sailpoint_expected
@@ -119,10 +120,12 @@ def expected(emulator: VendorEmulator) -> dict[str, dict[tuple, dict[str, t.Any]
             stream = streams[job.kind, which]
             for n, item in enumerate(getattr(job, which)):
                 row = {k: v for k, v in item.items() if not (which == "imports" and k == "schema")}
-                out[stream][job.job_id, n] = {**row, "job_id": job.job_id, "row_number": n}
+                out[stream][job.job_id, n] = {
+                    **row, "job_id": job.job_id, "row_number": n, **CLEAN
+                }  # fmt: skip
     for bulk in emulator.dataset.druid_bulks:
         for row in bulk.results:
-            out["bulk_results"][bulk.bulk_id, row["id"]] = {"bulk_id": bulk.bulk_id, **row}
+            out["bulk_results"][bulk.bulk_id, row["id"]] = {"bulk_id": bulk.bulk_id, **row, **CLEAN}
     for job in emulator.dataset.sailpoint_jobs:
         document = job.document or {}
         types = document["results"]

@@ -14,6 +14,7 @@ from emulator.druid import DruidBulk
 from tap_batchimport.druid.vendor import DruidVendor
 from tap_batchimport.jobs import JobRef
 from tests.conftest import duplicate_keys, legacy_state, stream_bookmarks
+from tests.quality import CLEAN
 
 KEYS = ("bulk_id", "id")
 RESULTS_ENDPOINT = "druid.results"
@@ -80,7 +81,7 @@ def expected(emu, *, failed_only: bool = False) -> dict[tuple, dict]:
         for row in bulk.results:
             if failed_only and row.get("error") is None:
                 continue
-            out[(bulk.bulk_id, row["id"])] = {"bulk_id": bulk.bulk_id, **row}
+            out[(bulk.bulk_id, row["id"])] = {"bulk_id": bulk.bulk_id, **row, **CLEAN}
     return out
 
 

@@ -11,6 +11,7 @@ from emulator import faults
 from emulator.fullstory import FullstoryJob
 from tests import fullstory_data
 from tests.conftest import duplicate_keys, stream_bookmarks
+from tests.quality import CLEAN
 
 STREAMS = {
     "imported_users": ("users", "imports"),
@@ -31,7 +32,7 @@ def expected_rows(emulator, stream: str, *, include_schema: bool = False) -> dic
             row = dict(item)
             if which == "imports" and not include_schema:
                 row.pop("schema", None)
-            out[(job.job_id, n)] = {**row, "job_id": job.job_id, "row_number": n}
+            out[(job.job_id, n)] = {**row, "job_id": job.job_id, "row_number": n, **CLEAN}
     return out
 
 

@@ -433,7 +433,8 @@ def lasts_sent(httpserver: HTTPServer) -> list[str | None]:
     return [req.args.get("last") for req, _ in httpserver.log if req.path == RESULTS_PATH]
 
 
-def test_druid_repeated_last_id_ends_the_list(httpserver: HTTPServer):
+def test_druid_repeated_last_id_fails_the_bulk_after_the_pages_before_it(httpserver: HTTPServer):
+    # A lastId that does not advance is a short read: never the list's end.
     reader = druid_server(httpserver)
     httpserver.expect_oneshot_request(
         RESULTS_PATH, query_string={"limit": "2", "failedOnly": "false"}
@@ -442,22 +443,41 @@ def test_druid_repeated_last_id_ends_the_list(httpserver: HTTPServer):
     httpserver.expect_oneshot_request(RESULTS_PATH, query_string=query).respond_with_json(
         druid_page([{"id": "a3"}, {"id": "a4"}], "a2")
     )
-    got = pages(reader.read(finished(DRUID, "B"), None))
+    outcomes = reader.read(finished(DRUID, "B"), None)
+    first = next(outcomes)
+    assert isinstance(first, Page)
+    assert first.cursor == {"last": "a2"}
+    with pytest.raises(VendorAPIError, match=r'lastId "a2" does not advance'):
+        next(outcomes)
 
-    assert [r["id"] for p in got for r in rows(p)] == ["a1", "a2", "a3", "a4"]
-    assert [p.cursor for p in got] == [{"last": "a2"}, None]
-    assert lasts_sent(httpserver) == [None, "a2"]
 
-
-def test_druid_resumed_last_id_echoed_back_ends_the_list(httpserver: HTTPServer):
+def test_druid_resumed_last_id_echoed_back_fails_the_bulk(httpserver: HTTPServer):
     reader = druid_server(httpserver)
     query = {"limit": "2", "failedOnly": "false", "last": "a8"}
     httpserver.expect_oneshot_request(RESULTS_PATH, query_string=query).respond_with_json(
         druid_page([{"id": "a9"}], "a8")
     )
-    got = pages(reader.read(finished(DRUID, "B"), {"last": "a8"}))
-    assert [(rows(p), p.cursor) for p in got] == [([{"bulk_id": "B", "id": "a9"}], None)]
-    assert lasts_sent(httpserver) == ["a8"]
+    with pytest.raises(VendorAPIError, match="does not advance"):
+        pages(reader.read(finished(DRUID, "B"), {"last": "a8"}))
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ({"bulkId": "B", "results": {"id": "a1"}, "lastId": "a1"}, "content.results is"),
+        ({"bulkId": "B", "results": [{"id": "a1"}], "lastId": 7}, "content.lastId is 7"),
+        ([{"id": "a1"}], "content is"),
+    ],
+)
+def test_druid_page_that_cannot_continue_its_list_fails_the_bulk(
+    httpserver: HTTPServer, content: t.Any, said: str
+):
+    reader = druid_server(httpserver)
+    httpserver.expect_oneshot_request(RESULTS_PATH).respond_with_json(
+        {"content": content, "result": {"status": 200, "message": "OK"}}
+    )
+    with pytest.raises(VendorAPIError, match=said):
+        pages(reader.read(finished(DRUID, "B"), None))
 
 
 @pytest.mark.parametrize("end", [{}, {"lastId": ""}, {"lastId": None}])
@@ -480,7 +500,8 @@ def test_druid_row_cannot_overwrite_its_bulk_id(httpserver: HTTPServer):
         druid_page([{"bulk_id": "OTHER", "id": "a1"}, "not an object"])
     )
     (page,) = pages(reader.read(finished(DRUID, "B"), None))
-    assert rows(page) == [{"bulk_id": "B", "id": "a1"}]
+    # A row that is not an object is kept (the stream fails the bulk: it has no id).
+    assert rows(page) == [{"bulk_id": "B", "id": "a1"}, {"bulk_id": "B", "value": "not an object"}]
 
 
 def test_druid_404_mid_list_fails_after_the_pages_before_it(httpserver: HTTPServer):

@@ -17,6 +17,7 @@ from tap_batchimport.sailpoint.results import flatten, object_type_map
 from tap_batchimport.sailpoint.vendor import SailpointVendor
 from tap_batchimport.tap import TapBatchImport
 from tests.conftest import duplicate_keys, stream_bookmarks
+from tests.quality import CLEAN
 
 KEYS = ("job_id", "object_type", "category", "position")
 LISTS = {"infos": "info", "warnings": "warning", "errors": "error"}
@@ -96,13 +97,13 @@ def expected(
                     details = {"value": details}
                 out[job_id, object_type, category, n] = {
                     **base, "object_type": object_type, "category": category, "position": n,
-                    "key": m["key"], "text": m["text"], "details": details, **nulls,
+                    "key": m["key"], "text": m["text"], "details": details, **nulls, **CLEAN,
                 }  # fmt: skip
         for n, o in enumerate(lists.get("importedObjects", [])):
             out[job_id, object_type, "imported_object", n] = {
                 **base, "object_type": object_type, "category": "imported_object", "position": n,
                 "key": None, "text": None, "details": None, "imported_object_type": o["type"],
-                "imported_object_id": o["id"], "imported_object_name": o["name"],
+                "imported_object_id": o["id"], "imported_object_name": o["name"], **CLEAN,
             }  # fmt: skip
     return out
 

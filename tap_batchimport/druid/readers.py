@@ -1,10 +1,18 @@
-"""Reading a DruID bulk's results, page by page: ``content.lastId`` goes back as ``last``."""
+"""Reading a DruID bulk's results, page by page: ``content.lastId`` goes back as ``last``.
+
+A page that cannot be trusted to continue the list (``content`` or ``content.results``
+of the wrong kind, a ``lastId`` that is not a string or repeats one already sent) fails
+the bulk before its rows are written: a short read never settles a bulk, and the next
+run reads it again from the last cursor that worked.
+"""
 
 from __future__ import annotations
 
 import typing as t
 
+from tap_batchimport.conform import as_json
 from tap_batchimport.druid.vendor import RESULTS
+from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.pages import NotReady, Page
 
 if t.TYPE_CHECKING:
@@ -37,6 +45,7 @@ class BulkResultsReader:
             logger: Where to say what happens.
         """
         self.client = client
+        self.endpoint = RESULTS
         # Lower-case, as DruID's booleans are (requests would send "True").
         self.params = {"limit": page_size, "failedOnly": "true" if failed_only else "false"}
         self.logger = logger
@@ -55,6 +64,9 @@ class BulkResultsReader:
 
         Yields:
             Outcomes, one per answer.
+
+        Raises:
+            VendorAPIError: A page that cannot be trusted to continue the list.
         """
         bulk_id = status.ref.job_id
         last: str | None = cursor["last"] if cursor else None
@@ -70,28 +82,40 @@ class BulkResultsReader:
                 yield NotReady("results not ready yet (HTTP 428)")
                 continue
             content = answer.payload["content"]
-            content = content if isinstance(content, dict) else {}
-            items = content.get("results")
+            if problem := _untrustworthy(content, seen):
+                raise VendorAPIError(self.client.vendor, str(RESULTS), answer.status, problem)
+            # A row that is not an object is kept (as undeclared data): it has no id, so
+            # the bulk fails as malformed instead of losing it without a word.
             records = [
-                _row(bulk_id, item)
-                for item in (items if isinstance(items, list) else ())
-                if isinstance(item, dict)
+                _row(bulk_id, item if isinstance(item, dict) else {"value": item})
+                for item in content.get("results") or ()
             ]
             following = content.get("lastId")
-            following = None if following in (None, "") else str(following)
-            if following in seen:
-                # A lastId already sent would make the server repeat itself for ever.
-                self.logger.warning(
-                    "DruID bulk %s: the server repeated a lastId cursor; stopping its list",
-                    bulk_id,
-                )
-                following = None
-            if following is None:
+            if not following:
                 yield Page(records, None, answer.size)
                 return
             seen.add(following)
             last = following
             yield Page(records, {"last": last}, answer.size)
+
+
+def _untrustworthy(content: t.Any, sent: set[str]) -> str | None:  # noqa: ANN401
+    # What makes a page unable to continue its list, if anything (None: it can).
+    if not isinstance(content, dict):
+        return f"content is {as_json(content)}, not an object"
+    items = content.get("results")
+    if items is not None and not isinstance(items, list):
+        return f"content.results is {as_json(items)}, not a list"
+    following = content.get("lastId")
+    if following is not None and not isinstance(following, str):
+        return (
+            f"content.lastId is {as_json(following)}, not a string: the next page's cursor "
+            "cannot be trusted"
+        )
+    if following and following in sent:
+        # Sent again, it would make the server repeat itself for ever.
+        return f"content.lastId {as_json(following)} does not advance (it was sent already)"
+    return None
 
 
 def _row(bulk_id: str, item: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -100,6 +100,11 @@ class DruidVendor(Vendor):
         return statuses
 
     @override
+    def status_endpoint_name(self, ref: JobRef) -> str:
+        # Discovered bulks get their status from the list.
+        return str(LIST if self.discovers else STATUS)
+
+    @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
             STATUS, path_params={"bulk_id": ref.job_id}, pass_statuses=(NOT_FOUND,)

@@ -1,14 +1,20 @@
 """Reading one Fullstory results list (``/imports`` or ``/errors``) of a job, page by page.
 
-Paging: ``next_page_token`` goes back as ``page_token``; a missing, empty or repeated
-token ends the list. ``row_number`` counts rows from the start of the list, so a resume
-whose token has expired re-reads the job and skips the rows already written.
+Paging: ``next_page_token`` goes back as ``page_token``; a missing or empty token, or the
+token just sent, ends the list. ``row_number`` counts rows from the start of the list, so
+a resume whose token has expired re-reads the job and skips the rows already written.
+
+A page that cannot be trusted to continue the list (``results`` not a list, a token that
+is not a string or repeats one sent before the last) fails the job before its rows are
+written, as does a list that ends before its count: a short read never settles a job, and
+the next run reads it again from the last token that worked.
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from tap_batchimport.conform import as_json
 from tap_batchimport.errors import VendorAPIError
 from tap_batchimport.fullstory.counts import count_check, read_count
 from tap_batchimport.http.endpoints import Endpoint
@@ -81,7 +87,8 @@ class FullstoryResultsReader:
         """
         job_id = status.ref.job_id
         total: int | None = None
-        expected = (status.imports if self.result_list == "imports" else status.errors) or 0
+        counted = status.imports if self.result_list == "imports" else status.errors
+        expected = counted or 0
         token: str | None = cursor["page_token"] if cursor else None
         row = int(cursor["row"]) if cursor else 0
         resumed = token  # only this token may have expired
@@ -113,35 +120,58 @@ class FullstoryResultsReader:
                 yield NotReady(f"{self.result_list} not ready yet (HTTP 202)")
                 continue
             page = answer.payload if isinstance(answer.payload, dict) else {}
+            if problem := _untrustworthy(page, token, seen):
+                raise VendorAPIError(self.client.vendor, str(self.endpoint), answer.status, problem)
             total = read_count(page.get("total_records"))
-            items = page.get("results")
             records = []
-            for item in items if isinstance(items, list) else ():
+            for item in page.get("results") or ():
                 if skip:
                     skip -= 1
                 else:
+                    # A row that is not an object is kept, as undeclared data.
                     record = item if isinstance(item, dict) else {"value": item}
                     record["job_id"] = job_id
                     record["row_number"] = row
                     records.append(record)
                 row += 1
             following = page.get("next_page_token")
-            if not isinstance(following, str) or not following or following in seen:
-                self._compare(job_id, row, total)
+            if not following or following == token:
+                if total is not None:
+                    self._compare(job_id, row, total, "total_records")
+                elif counted is not None and row < counted:  # no total_records: the status's
+                    self._compare(job_id, row, counted, f"the status's {self.result_list}")
                 yield Page(records, None, answer.size)
                 return
             seen.add(following)
             token = following
             yield Page(records, {"page_token": token, "row": row}, answer.size)
 
-    def _compare(self, job_id: str, rows: int, total: int | None) -> None:
-        # total_records is the vendor's one check that every row was read. Fewer rows fail
-        # the job before its last page settles it, so a later run reads it again.
+    def _compare(self, job_id: str, rows: int, total: int | None, count: str) -> None:
+        # The vendor's count (total_records, else the status's imports / errors) is its
+        # one check that every row was read. Fewer rows fail the job before its last page
+        # settles it, so a later run reads it again.
         if total is None or rows == total:
             return
         if rows < total:
             endpoint = f"GET /v2/{self.kind}/batch/{job_id}/{self.result_list}"
-            detail = f"list ended after {rows} of {total} rows (total_records {total})"
+            detail = f"list ended after {rows} of {total} rows ({count} {total})"
             raise VendorAPIError(self.client.vendor, endpoint, 200, detail)
         if self.on_longer_list is not None:
             self.on_longer_list(job_id, total, rows)
+
+
+def _untrustworthy(page: dict[str, t.Any], sent: str | None, seen: set[str]) -> str | None:
+    # What makes a page unable to continue its list, if anything (None: it can).
+    items = page.get("results")
+    if items is not None and not isinstance(items, list):
+        return f"results is {as_json(items)}, not a list"
+    following = page.get("next_page_token")
+    if following is not None and not isinstance(following, str):
+        return (
+            f"next_page_token is {as_json(following)}, not a string: the next page cannot "
+            "be asked for"
+        )
+    if following and following != sent and following in seen:
+        # The token just sent ends the list (as documented); an older one would loop.
+        return f"next_page_token {as_json(following)} repeats the token of an earlier page"
+    return None

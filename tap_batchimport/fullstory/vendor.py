@@ -99,6 +99,10 @@ class FullstoryVendor(Vendor):
         )
 
     @override
+    def status_endpoint_name(self, ref: JobRef) -> str:
+        return str(STATUS[ref.source])
+
+    @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
             STATUS[ref.source],

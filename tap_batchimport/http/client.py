@@ -16,13 +16,13 @@ import typing as t
 from dataclasses import dataclass, field
 
 import backoff
-import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_batchimport.errors import VendorAPIError
+from tap_batchimport.errors import MALFORMED, VendorAPIError
 from tap_batchimport.http.body import MB, NotJsonObjectError, keep_body, read_body
 from tap_batchimport.http.deadline import ResponseTimeoutError, request_deadline
+from tap_batchimport.http.decoding import MalformedBodyError, decode_object
 from tap_batchimport.http.endpoints import ApiResponse
 from tap_batchimport.http.header_values import unsendable_header
 from tap_batchimport.http.masking import masked_line, request_secrets
@@ -35,8 +35,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from tap_batchimport.http.endpoints import Endpoint
-
-_decode = msgspec.json.Decoder().decode
 
 #: Statuses worth another try: rate limit, timeouts and server-side failures.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -162,13 +160,16 @@ class VendorClient:
             RETRIABLE_EXCEPTIONS,
             max_tries=self.policy.max_tries,
             jitter=None,  # the wait generator adds its own, never below Retry-After
-            on_backoff=lambda details: self._on_backoff(endpoint, details),
+            # Retry lines name the job by its id, never by the path template.
+            on_backoff=lambda details: self._on_backoff(
+                f"{endpoint.method} {endpoint.path.format(**(path_params or {}))}", details
+            ),
             logger=None,
         )(attempt)
         try:
             return retried()
         except RetriableAPIError as exc:
-            status = exc.response.status_code if exc.response is not None else "malformed"
+            status = exc.response.status_code if exc.response is not None else MALFORMED
             why = budget.stop_reason or self._gave_up(tries)
             raise VendorAPIError(self.vendor, str(endpoint), status, f"{exc}; {why}") from None
         except RedirectRefusedError as exc:
@@ -185,6 +186,11 @@ class VendorClient:
             why = budget.stop_reason or self._gave_up(tries)
             kind = "ReadTimeout"
             raise VendorAPIError(self.vendor, str(endpoint), kind, f"{exc}; {why}") from None
+        except requests.exceptions.ContentDecodingError:
+            # An answer came, but its body is not in the Content-Encoding it names.
+            why = budget.stop_reason or self._gave_up(tries)
+            detail = f"answer body is not in its Content-Encoding (not decodable); {why}"
+            raise VendorAPIError(self.vendor, str(endpoint), MALFORMED, detail) from None
         except requests.exceptions.RequestException as exc:
             why = budget.stop_reason or self._gave_up(tries)
             kind = type(exc).__name__
@@ -250,10 +256,9 @@ class VendorClient:
             )
             raise MalformedResponseError(msg, response)
         try:
-            payload = _decode(body)
-        except msgspec.DecodeError:
-            msg = f"answer is not valid JSON ({len(body)} bytes)"
-            raise MalformedResponseError(msg, response) from None
+            payload = decode_object(body)
+        except MalformedBodyError as exc:
+            raise MalformedResponseError(str(exc), response) from None
         if envelope and not (isinstance(payload, dict) and payload.get(envelope) is not None):
             msg = f"answer lacks its '{envelope}' envelope"
             raise MalformedResponseError(msg, response)
@@ -323,7 +328,7 @@ class VendorClient:
         # An error answer's body is only ever read for its message: a cut one is no error.
         return response, whole or not ok
 
-    def _on_backoff(self, endpoint: Endpoint, details: t.Any) -> None:  # noqa: ANN401
+    def _on_backoff(self, endpoint: str, details: t.Any) -> None:  # noqa: ANN401
         exc = details.get("exception")
         response = getattr(exc, "response", None)
         wait = details.get("wait", 0.0)
@@ -343,6 +348,8 @@ class VendorClient:
             return
         if isinstance(exc, (MalformedResponseError, ResponseTimeoutError)):
             what = str(exc)
+        elif isinstance(exc, requests.exceptions.ContentDecodingError):
+            what = "answer body is not in its Content-Encoding"
         elif response is not None:
             what = f"HTTP {response.status_code}"
         else:

@@ -53,7 +53,8 @@ def object_type_map(document: dict[str, t.Any]) -> dict[str, t.Any]:
         The map of object types.
 
     Raises:
-        MalformedResultError: If ``results`` is not an object.
+        MalformedResultError: If ``results`` is not an object, or holds an object type
+            whose result is not one (its messages would be lost without a word).
     """
     results = document.get("results")
     if not isinstance(results, dict):
@@ -68,7 +69,11 @@ def object_type_map(document: dict[str, t.Any]) -> dict[str, t.Any]:
         and not any(k in inner for k in RESULT_LISTS)
         and all(_looks_like_entry(v) for v in inner.values())
     ):
-        return inner
+        results = inner
+    for object_type, entry in results.items():
+        if entry is not None and not isinstance(entry, dict):
+            msg = f"the result of {object_type} is {type(entry).__name__}, not an object"
+            raise MalformedResultError(msg)
     return results
 
 

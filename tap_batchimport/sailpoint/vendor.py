@@ -95,6 +95,10 @@ class SailpointVendor(Vendor):
         )
 
     @override
+    def status_endpoint_name(self, ref: JobRef) -> str:
+        return str(self.status_endpoint)
+
+    @override
     def fetch_status(self, ref: JobRef) -> JobStatus:
         answer = self.client.request(
             self.status_endpoint, path_params={"job_id": ref.job_id}, pass_statuses=(NOT_FOUND,)
