@@ -34,7 +34,7 @@ OPEN_OBJECTS = {
     "imported_events": {"properties", "schema"},
     "user_import_errors": {"user"},
     "event_import_errors": {"event", "shared"},
-    "job_details": {"vendor_status"},
+    "job_details": {"vendor_status", "row_count_mismatch"},
     "config_import_results": {"details"},
 }
 

@@ -540,11 +540,12 @@ DOC_SECTIONS = {
 
 
 def doc_sql(heading: str) -> list[str]:
-    """The sql blocks of one section of docs/targets.md (up to the next heading)."""
+    """The SQL of one section of docs/targets.md (up to the next heading)."""
     text = DOC_PAGE.read_text(encoding="utf-8")
     section = text.split(f"\n{heading}\n", 1)[1]
     section = re.split(r"^#{1,3} ", section, maxsplit=1, flags=re.MULTILINE)[0]
-    return re.findall(r"^```sql\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    # Each query is shown with the command that runs it: psql <<'SQL' ... SQL.
+    return re.findall(r"^psql <<'SQL'\n(.*?)^SQL$", section, flags=re.MULTILINE | re.DOTALL)
 
 
 @pytest.mark.parametrize("heading", DOC_SECTIONS)
