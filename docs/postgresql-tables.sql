@@ -41,6 +41,8 @@ create table if not exists :"schema".job_details (
     failed_attempts bigint,
     row_count_mismatch jsonb,
     vendor_status jsonb,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -62,6 +64,8 @@ create table if not exists :"schema".imported_users (
     properties jsonb,
     schema jsonb,
     type_conflicts jsonb,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -78,6 +82,8 @@ create table if not exists :"schema".user_import_errors (
     message text,
     code text,
     "user" jsonb,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -99,6 +105,8 @@ create table if not exists :"schema".imported_events (
     "timestamp" timestamptz,
     properties jsonb,
     schema jsonb,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -116,6 +124,8 @@ create table if not exists :"schema".event_import_errors (
     code text,
     event jsonb,
     shared jsonb,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -134,6 +144,8 @@ create table if not exists :"schema".bulk_results (
     "objectId" text,
     "pulseId" text,
     error text,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -157,6 +169,8 @@ create table if not exists :"schema".config_import_results (
     imported_object_type text,
     imported_object_id text,
     imported_object_name text,
+    schema_mismatches jsonb,
+    undeclared_fields jsonb,
     _sdc_extracted_at timestamptz,
     _sdc_received_at timestamptz,
     _sdc_batched_at timestamptz,
@@ -166,6 +180,26 @@ create table if not exists :"schema".config_import_results (
     _sdc_sync_started_at bigint,
     primary key (job_id, object_type, category, "position")
 );
+
+-- Tables created by an earlier release get the columns added since (a loader that does not
+-- own the tables cannot add them itself).
+alter table :"schema".job_details add column if not exists last_error text;
+alter table :"schema".job_details add column if not exists failed_attempts bigint;
+alter table :"schema".job_details add column if not exists row_count_mismatch jsonb;
+alter table :"schema".job_details add column if not exists schema_mismatches jsonb;
+alter table :"schema".job_details add column if not exists undeclared_fields jsonb;
+alter table :"schema".imported_users add column if not exists schema_mismatches jsonb;
+alter table :"schema".imported_users add column if not exists undeclared_fields jsonb;
+alter table :"schema".user_import_errors add column if not exists schema_mismatches jsonb;
+alter table :"schema".user_import_errors add column if not exists undeclared_fields jsonb;
+alter table :"schema".imported_events add column if not exists schema_mismatches jsonb;
+alter table :"schema".imported_events add column if not exists undeclared_fields jsonb;
+alter table :"schema".event_import_errors add column if not exists schema_mismatches jsonb;
+alter table :"schema".event_import_errors add column if not exists undeclared_fields jsonb;
+alter table :"schema".bulk_results add column if not exists schema_mismatches jsonb;
+alter table :"schema".bulk_results add column if not exists undeclared_fields jsonb;
+alter table :"schema".config_import_results add column if not exists schema_mismatches jsonb;
+alter table :"schema".config_import_results add column if not exists undeclared_fields jsonb;
 
 -- What target-postgres needs to load into existing tables: each batch goes through a
 -- temporary table, then rows are inserted or updated by primary key.

@@ -175,7 +175,7 @@ def iter_json(stop: threading.Event) -> Iterator[bytes]:
 #: read up to the limit (peak memory about the limit plus the interpreter's ~60 MiB, so the
 #: default of 256 would pass 300 MiB: those run with 64); others end at their first piece.
 TOO_LARGE = "answer is larger than max_response_mb={mb} (counted after decompression); the rest"
-NOT_JSON = "answer is not valid JSON: it does not start as a JSON object (the rest was not read)"
+NOT_JSON = "answer is not the JSON object the endpoint returns: it does not start with '{{' (the rest was not read)"
 BODIES = [
     ("endless-chunked", None, NOT_JSON),
     ("endless-chunked-json", 64, TOO_LARGE),

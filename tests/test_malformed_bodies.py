@@ -33,7 +33,11 @@ BODIES: dict[str, tuple[bytes, dict[str, str], str]] = {
         "nests deeper than the JSON parser allows",
     ),
     "false-gzip": (b'{"results":[]}', {"Content-Encoding": "gzip"}, "not in its Content-Encoding"),
-    "array-for-object": (b'[{"id":"x"}]', {}, "answer is JSON an array, not the object"),
+    "array-for-object": (
+        b'[{"id":"x"}]',
+        {},
+        "answer is not the JSON object the endpoint returns: it does not start with '{'",
+    ),
 }
 
 

@@ -72,7 +72,9 @@ def test_open_objects_have_no_properties_key_and_others_list_theirs() -> None:
             else:
                 assert {k: v for k, v in node.items() if k != "description"} == OPEN_OBJECT_SCHEMA
                 found.setdefault(stream, set()).add(path)
-    assert found == OPEN_OBJECTS
+    # Every stream also has the two open objects of data that doesn't fit (issue 24).
+    quality = {"schema_mismatches", "undeclared_fields"}
+    assert found == {stream: OPEN_OBJECTS.get(stream, set()) | quality for stream in schemas}
 
 
 def test_known_shapes_keep_their_types() -> None:

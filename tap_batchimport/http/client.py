@@ -313,8 +313,8 @@ class VendorClient:
                 )
             except NotJsonObjectError:
                 msg = (
-                    "answer is not valid JSON: it does not start as a JSON object (the rest "
-                    "was not read)"
+                    "answer is not the JSON object the endpoint returns: it does not start "
+                    "with '{' (the rest was not read)"
                 )
                 raise MalformedResponseError(msg, response) from None
             except requests.exceptions.RequestException as exc:
