@@ -175,12 +175,12 @@ def iter_json(stop: threading.Event) -> Iterator[bytes]:
 #: read up to the limit (peak memory about the limit plus the interpreter's ~60 MiB, so the
 #: default of 256 would pass 300 MiB: those run with 64); others end at their first piece.
 TOO_LARGE = "answer is larger than max_response_mb={mb} (counted after decompression); the rest"
-NOT_JSON = "answer is not the JSON object the endpoint returns: it does not start with '{{' (the rest was not read)"
+NOT_JSON = "answer is not the JSON object the endpoint returns: it starts with {first}, not '{{{{' (the rest was not read)"
 BODIES = [
-    ("endless-chunked", None, NOT_JSON),
+    ("endless-chunked", None, NOT_JSON.format(first="'a'")),
     ("endless-chunked-json", 64, TOO_LARGE),
     ("huge-content-length", None, TOO_LARGE),
-    ("gzip-bomb", None, NOT_JSON),
+    ("gzip-bomb", None, NOT_JSON.format(first="'\\x00'")),
     ("gzip-bomb-json", 64, TOO_LARGE),
 ]
 

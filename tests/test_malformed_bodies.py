@@ -36,7 +36,7 @@ BODIES: dict[str, tuple[bytes, dict[str, str], str]] = {
     "array-for-object": (
         b'[{"id":"x"}]',
         {},
-        "answer is not the JSON object the endpoint returns: it does not start with '{'",
+        "answer is not the JSON object the endpoint returns: it starts with '[', not '{'",
     ),
 }
 

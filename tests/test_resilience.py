@@ -120,7 +120,13 @@ CLASSES = [
         DR,
         "HTTP 200: answer is not valid JSON",
     ),
-    FaultClass("non-json", faults.non_json, (DR,), SP, "HTTP 200: answer is not valid JSON"),
+    FaultClass(
+        "non-json",
+        faults.non_json,
+        (DR,),
+        SP,
+        "HTTP 200: answer is not the JSON object the endpoint returns: it starts with '<'",
+    ),
     FaultClass(
         "missing-envelope",
         faults.missing_envelope,

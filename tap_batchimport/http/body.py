@@ -74,7 +74,7 @@ def read_body(
             if must_open and (start := piece.lstrip(_JSON_WHITESPACE)):
                 if start[:1] != b"{":
                     response.close()
-                    raise NotJsonObjectError
+                    raise NotJsonObjectError(start[:1].decode("latin-1"))
                 must_open = False
             pieces.append(piece)
             size += len(piece)

@@ -311,10 +311,10 @@ class VendorClient:
                     deadline,
                     json_object=json_object and ok,
                 )
-            except NotJsonObjectError:
+            except NotJsonObjectError as exc:
                 msg = (
-                    "answer is not the JSON object the endpoint returns: it does not start "
-                    "with '{' (the rest was not read)"
+                    "answer is not the JSON object the endpoint returns: it starts with "
+                    f"{str(exc)!r}, not '{{' (the rest was not read)"
                 )
                 raise MalformedResponseError(msg, response) from None
             except requests.exceptions.RequestException as exc:
