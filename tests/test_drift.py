@@ -128,7 +128,13 @@ def assert_fitted(stream: str, sent: list[tuple[Path, t.Any, dict]], run: TapRun
             assert where not in mismatches
 
 
-def test_every_record_validates_whatever_the_vendor_sends(emulator: VendorEmulator, tap: t.Any):
+def drift_dataset(emulator: VendorEmulator) -> tuple[dict, dict, dict[str, t.Any]]:
+    """Put the drift corpus into the emulator: every stream's rows, each field misfit.
+
+    Returns:
+        The users and events rows sent (by stream, with what was changed), and the tap
+        config that extracts them.
+    """
     users = {
         "imported_users": drifted_rows(IMPORTED_USERS),
         "user_import_errors": drifted_rows(USER_IMPORT_ERRORS),
@@ -185,7 +191,9 @@ def test_every_record_validates_whatever_the_vendor_sends(emulator: VendorEmulat
             document=document,
         )
     ]
-    run = tap(
+    return (
+        users,
+        events,
         mixed_data.config(
             emulator,
             fullstory_user_import_job_ids=["U-DRIFT"],
@@ -194,8 +202,13 @@ def test_every_record_validates_whatever_the_vendor_sends(emulator: VendorEmulat
             druid_page_size=100,
             sailpoint_import_job_ids=["S-DRIFT"],
             fullstory_include_schema=True,  # else the emulator leaves `schema` out
-        )
+        ),
     )
+
+
+def test_every_record_validates_whatever_the_vendor_sends(emulator: VendorEmulator, tap: t.Any):
+    users, events, config = drift_dataset(emulator)
+    run = tap(config)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert invalid_records(run.messages) == []
