@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 from urllib.parse import urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -58,7 +60,29 @@ class SameOriginSession(requests.Session):
     resend a 307/308 request body (a token request's ``client_secret``) and apply
     ``~/.netrc`` credentials of the new host. A vendor has no reason to send us elsewhere,
     so such a redirect ends the run with a clear error instead.
+
+    It also resolves the proxies the environment sets (``HTTPS_PROXY``, ``NO_PROXY``, ...)
+    once per scheme and host instead of once per request.
     """
+
+    def __init__(self) -> None:
+        """Create the session."""
+        super().__init__()
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+
+    @override
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        # requests resolves proxies on every send, reading the whole environment three
+        # times (0.14 ms a request: a tenth of a small page's cost); the environment does
+        # not change during a run, so they are resolved once per scheme and host.
+        if "proxies" not in kwargs:
+            key = urlsplit(request.url or "")[:2]
+            proxies = self._proxies.get(key)
+            if proxies is None:
+                proxies = resolve_proxies(request, dict(self.proxies), self.trust_env)
+                self._proxies[key] = proxies
+            kwargs["proxies"] = dict(proxies)
+        return super().send(request, **kwargs)
 
     @override
     def rebuild_auth(
