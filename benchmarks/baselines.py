@@ -3,6 +3,10 @@
 - The **raw ceiling** (``run.py --raw VENDOR BASE_URL N``): the tap's requests, one at a
   time, decoding each page and writing the same Singer RECORD lines, with no validation, no
   bookmarks and no STATE.
+- The **raw SailPoint client** (``run.py --raw sailpoint BASE_URL JOBS``): a token, every
+  job's status, then every job's download, one at a time, each document flattened to the
+  same ``config_import_results`` RECORD lines; a 429 is waited out for its ``Retry-After``
+  (SailPoint's limit holds for every client, so that is what a plain client must do).
 - The **reference client** (``run.py --reference BASE_URL JOBS WORKERS``): what a plain
   concurrent client does for Fullstory: a thread pool keeping ``WORKERS`` jobs in flight,
   reading each job's status, then its ``/imports``, then its ``/errors`` (paged alike), and
@@ -16,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +35,11 @@ FULLSTORY_KEY = "fs-demo-key"
 DRUID_CLIENT_ID = "druid-demo-client"
 DRUID_CLIENT_SECRET = "druid-demo-secret"  # noqa: S105 - the emulator's demo credential
 DRUID_BULK_ID = "018f0000-0000-7000-8000-00000000be9c"
+SAILPOINT_CLIENT_ID = "sp-demo-client"
+SAILPOINT_CLIENT_SECRET = "sp-demo-secret"  # noqa: S105 - the emulator's demo credential
+#: SailPoint result lists and their ``category``, in the order the tap emits them.
+SAILPOINT_MESSAGES = (("infos", "info"), ("warnings", "warning"), ("errors", "error"))
+_TOO_MANY_REQUESTS = 429
 #: Fullstory result lists and their streams, in the raw ceiling's order.
 FULLSTORY_LISTS = (("errors", "user_import_errors"), ("imports", "imported_users"))
 
@@ -213,13 +223,118 @@ def raw_druid(base_url: str, limit: int) -> int:
     return count
 
 
+def sailpoint_job_ids(jobs: int) -> list[str]:
+    """The ids of the bench-sailpoint jobs (as ``emulator.bench.bench_sailpoint_job_id``).
+
+    Args:
+        jobs: Number of jobs.
+
+    Returns:
+        ``be5c0000…0000``, ...
+    """
+    return [f"be5c{number:028x}" for number in range(jobs)]
+
+
+def _get_waiting(session: requests.Session, url: str) -> requests.Response:
+    # A 429 is waited out for its Retry-After (whole seconds), then asked again.
+    while True:
+        response = session.get(url)
+        if response.status_code != _TOO_MANY_REQUESTS:
+            response.raise_for_status()
+            return response
+        time.sleep(float(response.headers.get("Retry-After") or 1))
+
+
+def _sailpoint_rows(job_id: str, document: dict[str, Any]) -> list[dict[str, Any]]:
+    # The tap's config_import_results rows: messages, then imported objects, per type.
+    export_job_id = document.get("exportJobId")
+    rows: list[dict[str, Any]] = []
+    empty = dict.fromkeys(
+        (
+            "key",
+            "text",
+            "details",
+            "imported_object_type",
+            "imported_object_id",
+            "imported_object_name",
+        )
+    )
+    for object_type, entry in (document.get("results") or {}).items():
+        head = {"job_id": job_id, "export_job_id": export_job_id, "object_type": object_type}
+        for name, category in SAILPOINT_MESSAGES:
+            for position, item in enumerate(entry.get(name) or ()):
+                fields = {"key": item.get("key"), "text": item.get("text")}
+                fields["details"] = item.get("details")
+                rows.append({**head, "category": category, "position": position, **empty, **fields})
+        for position, item in enumerate(entry.get("importedObjects") or ()):
+            fields = {
+                "imported_object_type": item.get("type"),
+                "imported_object_id": item.get("id"),
+                "imported_object_name": item.get("name"),
+            }
+            rows.append(
+                {**head, "category": "imported_object", "position": position, **empty, **fields}
+            )
+    return rows
+
+
+def raw_sailpoint(base_url: str, jobs: int) -> int:
+    """The raw client for SailPoint: token, every job's status, then every download.
+
+    Args:
+        base_url: The emulator's base URL.
+        jobs: Number of jobs (:func:`sailpoint_job_ids`).
+
+    Returns:
+        Result records written.
+    """
+    session = requests.Session()
+    decode = msgspec.json.Decoder().decode
+    api = base_url + "/sailpoint"
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": SAILPOINT_CLIENT_ID,
+        "client_secret": SAILPOINT_CLIENT_SECRET,
+    }
+    while True:
+        response = session.post(api + "/oauth/token", data=form)
+        if response.status_code != _TOO_MANY_REQUESTS:
+            break
+        time.sleep(float(response.headers.get("Retry-After") or 1))
+    response.raise_for_status()
+    token = decode(response.content)["access_token"]
+    session.headers.update({"Accept": "application/json", "Authorization": f"Bearer {token}"})
+    writer = _RecordWriter()
+    imports = api + "/v2025/sp-config/import/"
+    ids = sailpoint_job_ids(jobs)
+    for job_id in ids:
+        status = decode(_get_waiting(session, imports + job_id).content)
+        writer.write(
+            "job_details",
+            {"source": "sailpoint", "job_id": job_id, "vendor_status": status},
+            _now(),
+        )
+    writer.end_page()
+    count = 0
+    for job_id in ids:
+        document = decode(_get_waiting(session, f"{imports}{job_id}/download").content)
+        extracted = _now()
+        for row in _sailpoint_rows(job_id, document):
+            writer.write("config_import_results", row, extracted)
+            count += 1
+        writer.end_page()
+    writer.close()
+    return count
+
+
 def raw_main(vendor: str, base_url: str, amount: str) -> int:
     """Run the raw ceiling and report its record count on standard error.
 
     Args:
-        vendor: ``fullstory``, ``druid``, or ``startup`` (imports only, no request).
+        vendor: ``fullstory``, ``druid``, ``sailpoint``, or ``startup`` (imports only,
+            no request).
         base_url: The emulator's base URL.
-        amount: Fullstory: number of jobs; DruID: page size.
+        amount: Fullstory and SailPoint: number of jobs; DruID: page size.
 
     Returns:
         Exit status 0.
@@ -228,6 +343,8 @@ def raw_main(vendor: str, base_url: str, amount: str) -> int:
         return 0
     if vendor == "fullstory":
         count = raw_fullstory(base_url, int(amount))
+    elif vendor == "sailpoint":
+        count = raw_sailpoint(base_url, int(amount))
     else:
         count = raw_druid(base_url, int(amount))
     print(f"raw records: {count}", file=sys.stderr)

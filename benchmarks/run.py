@@ -67,12 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, summary, records = args.profile_child
         return profile_child(config, summary, int(records))
     from benchmarks.report import metadata, write_report  # noqa: PLC0415
+    from benchmarks.runner import compile_sources  # noqa: PLC0415
     from benchmarks.scenarios import FULL, QUICK, resolve, run_scenarios  # noqa: PLC0415
 
     try:
         args.only_keys = resolve(args.only)
     except ValueError as exc:
         parser.error(str(exc))
+    compile_sources()
     info = metadata(args)
     scenarios = run_scenarios(
         args.only_keys, QUICK if args.quick else FULL, args.repeat, profile=args.profile

@@ -10,6 +10,7 @@ Standard library only: the benchmark's child processes import this module too.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import json
 import os
@@ -119,6 +120,106 @@ def run_child(
     )
 
 
+@dataclass
+class PipeRun:
+    """One measured pipeline: a producer piped into a consumer (``tap | target``).
+
+    Attributes:
+        whole: The pipeline: wall time until both ended, CPU time of both, the larger
+            peak RSS, the producer's records.
+        producer: The producer's own figures (its wall time ends when it exits).
+        consumer: The consumer's own figures.
+    """
+
+    whole: Run
+    producer: Run
+    consumer: Run
+
+
+def run_pipe(
+    program: str,
+    producer: Sequence[str],
+    consumer: Sequence[str],
+    *,
+    count: Callable[[str], int | None] | None = None,
+    env: dict[str, str] | None = None,
+) -> PipeRun:
+    """Run ``producer | consumer`` (the consumer's output discarded) and measure both.
+
+    Args:
+        program: Label of the pipeline.
+        producer: Command line of the producer (the tap).
+        consumer: Command line of the consumer (a target).
+        count: Reads the number of result records from the producer's standard error.
+        env: Environment of both (None: this process's).
+
+    Returns:
+        The pipeline's figures and each process's own.
+
+    Raises:
+        RuntimeError: If either process fails.
+    """
+    with tempfile.TemporaryFile() as err_in, tempfile.TemporaryFile() as err_out:
+        start = time.perf_counter()
+        left = subprocess.Popen(
+            producer,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err_in,
+            cwd=REPO,
+            env=env,
+        )
+        assert left.stdout is not None  # noqa: S101 - stdout=PIPE
+        right = subprocess.Popen(
+            consumer,
+            stdin=left.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=err_out,
+            cwd=REPO,
+            env=env,
+        )
+        left.stdout.close()  # the consumer's end only: the producer sees EPIPE if it dies
+        timer = threading.Timer(CHILD_TIMEOUT_SECONDS, lambda: (left.kill(), right.kill()))
+        timer.start()
+        ends: dict[int, tuple[float, int, Any]] = {}
+        try:
+            # The producer ends first (the consumer then reads to the end of the pipe);
+            # wait4 on each pid gives each its own rusage, and reaps no other child.
+            for process in (left, right):
+                _, status, usage = os.wait4(process.pid, 0)
+                ends[process.pid] = (time.perf_counter() - start, status, usage)
+        finally:
+            timer.cancel()
+        runs = []
+        for argv, process, err in ((producer, left, err_in), (consumer, right, err_out)):
+            wall, status, usage = ends[process.pid]
+            process.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            log = err.read().decode("utf-8", "replace")
+            if process.returncode != 0:
+                error = "\n".join(log.splitlines()[-15:])
+                msg = f"{program}: {argv[0]} exited with {process.returncode}\n{error}"
+                raise RuntimeError(msg)
+            runs.append(
+                Run(
+                    program=Path(argv[0]).name,
+                    wall=wall,
+                    cpu=usage.ru_utime + usage.ru_stime,
+                    rss_mib=usage.ru_maxrss * 1024 / MIB,
+                    records=count(log) if count is not None and process is left else None,
+                )
+            )
+    tap, target = runs
+    whole = Run(
+        program=program,
+        wall=max(tap.wall, target.wall),
+        cpu=tap.cpu + target.cpu,
+        rss_mib=max(tap.rss_mib, target.rss_mib),
+        records=tap.records,
+    )
+    return PipeRun(whole, tap, target)
+
+
 def tap_records(streams: frozenset[str]) -> Callable[[str], int | None]:
     """Build a reader of the tap's record count from its ``record_count`` METRIC logs.
 
@@ -159,6 +260,19 @@ def raw_records(log: str) -> int | None:
         if line.startswith("raw records: "):
             return int(line.removeprefix("raw records: "))
     return None
+
+
+def compile_sources() -> None:
+    """Compile the tap's, the emulator's and the benchmark's sources to bytecode, once.
+
+    An installed package is compiled when pip installs it; a checkout run with
+    ``PYTHONDONTWRITEBYTECODE`` set (as some CI images and containers do) would otherwise
+    compile every module of the tap again in every process, about 60 ms of each start-up
+    that no installed tap pays. ``compileall`` writes the ``__pycache__`` files whatever
+    that variable says; Python reads them either way.
+    """
+    for package in ("tap_batchimport", "emulator", "benchmarks"):
+        compileall.compile_dir(REPO / package, quiet=1)
 
 
 # Command lines.

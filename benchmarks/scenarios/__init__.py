@@ -2,12 +2,15 @@
 
 | key | module | what |
 |---|---|---|
-| ``1`` (``throughput``) | :mod:`.loopback` | Fullstory, 1 job x 200,000 rows: tap vs raw ceiling |
+| ``1`` (``throughput``) | :mod:`.loopback` | Fullstory, 1 job x 1,000,000 rows: tap vs raw |
 | ``3`` (``many-jobs``) | :mod:`.loopback` | Fullstory, 5,000 small jobs: tap vs raw, STATE size |
-| ``4`` (``memory``) | :mod:`.loopback` | peak RSS of the tap at 100,000 and 1,000,000 rows |
-| ``5`` (``druid``) | :mod:`.loopback` | DruID, 200,000 rows: tap vs raw ceiling |
+| ``4`` (``memory``) | :mod:`.loopback` | peak RSS of the tap at 30,000 and 1,000,000 rows |
+| ``5`` (``druid``) | :mod:`.loopback` | DruID, 1,000,000 rows: tap vs raw ceiling |
+| ``sailpoint`` | :mod:`.sailpoint` | 500 SailPoint jobs behind its rate limit: tap vs raw |
 | ``latency`` | :mod:`.latency` | 200 Fullstory jobs, 50 ms per answer: tap vs 8-job client |
 | ``ratelimit`` | :mod:`.ratelimit` | 100 SailPoint jobs behind 100 requests / 10 s: time vs floor |
+| ``startup`` | :mod:`.startup` | a run with every job settled vs ``import singer_sdk`` |
+| ``pipeline`` | :mod:`.pipeline` | 1,000,000 rows: tap alone, into target-duckdb, target-postgres |
 | ``nightly`` | :mod:`.nightly` | 60 nightly runs with 20 new job ids each: requests, state, rows |
 | ``state`` (``ledger-size``) | :mod:`.ledger_size` | 1 job read with 50 vs 50,000 jobs remembered |
 | ``batch`` | :mod:`.batch` | 1 job x 1,000,000 rows into target-postgres: RECORD vs BATCH |
@@ -29,16 +32,34 @@ from benchmarks.scenarios.loopback import (
     scenario_throughput,
 )
 from benchmarks.scenarios.nightly import scenario_nightly
+from benchmarks.scenarios.pipeline import scenario_pipeline
 from benchmarks.scenarios.ratelimit import scenario_ratelimit
+from benchmarks.scenarios.sailpoint import scenario_sailpoint
 from benchmarks.scenarios.sizes import FULL, QUICK, Sizes
+from benchmarks.scenarios.startup import scenario_startup
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from benchmarks.runner import Scenario
 
 __all__ = ["ALIASES", "FULL", "KEYS", "QUICK", "Sizes", "resolve", "run_scenarios"]
 
 #: Scenario keys in the order they run, and the other names ``--only`` accepts.
-KEYS = ("1", "3", "4", "5", "latency", "ratelimit", "nightly", "state", "batch")
+KEYS = (
+    "1",
+    "3",
+    "4",
+    "5",
+    "sailpoint",
+    "latency",
+    "ratelimit",
+    "startup",
+    "nightly",
+    "state",
+    "pipeline",
+    "batch",
+)
 ALIASES = {
     "throughput": "1",
     "many-jobs": "3",
@@ -48,6 +69,9 @@ ALIASES = {
     "ledger": "nightly",
     "ledger-size": "state",
     "record-vs-batch": "batch",
+    "6": "sailpoint",
+    "start-up": "startup",
+    "targets": "pipeline",
 }
 
 
@@ -91,23 +115,23 @@ def run_scenarios(
     Returns:
         The scenarios that ran, by key, in running order.
     """
+    runners: dict[str, Callable[[], Scenario]] = {
+        "3": lambda: scenario_many_jobs(sizes, repeat),
+        "4": lambda: scenario_memory(sizes),
+        "5": lambda: scenario_druid(sizes, repeat),
+        "sailpoint": lambda: scenario_sailpoint(sizes),
+        "latency": lambda: scenario_latency(sizes, repeat),
+        "ratelimit": lambda: scenario_ratelimit(sizes),
+        "startup": lambda: scenario_startup(sizes, repeat),
+        "nightly": lambda: scenario_nightly(sizes),
+        "state": lambda: scenario_ledger_size(sizes, repeat),
+        "pipeline": lambda: scenario_pipeline(sizes),
+        "batch": lambda: scenario_batch(sizes, repeat),
+    }
     done: dict[str, Scenario] = {}
     if "1" in keys or profile:
         done["1"] = scenario_throughput(sizes, repeat if "1" in keys else 0, profile=profile)
-    if "3" in keys:
-        done["3"] = scenario_many_jobs(sizes, repeat)
-    if "4" in keys:
-        done["4"] = scenario_memory(sizes)
-    if "5" in keys:
-        done["5"] = scenario_druid(sizes, repeat)
-    if "latency" in keys:
-        done["latency"] = scenario_latency(sizes, repeat)
-    if "ratelimit" in keys:
-        done["ratelimit"] = scenario_ratelimit(sizes)
-    if "nightly" in keys:
-        done["nightly"] = scenario_nightly(sizes)
-    if "state" in keys:
-        done["state"] = scenario_ledger_size(sizes, repeat)
-    if "batch" in keys:
-        done["batch"] = scenario_batch(sizes, repeat)
+    for key in keys:
+        if key in runners:
+            done[key] = runners[key]()
     return done

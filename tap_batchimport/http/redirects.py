@@ -7,6 +7,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 from tap_batchimport.http.body import keep_body, read_body
 from tap_batchimport.http.deadline import DeadlineAdapter
@@ -71,6 +72,8 @@ class SameOriginSession(requests.Session):
 
     Its connections obey the request's deadline (see ``deadline.py``), and a redirect's
     body is read only up to :data:`REDIRECT_BODY_BYTES` (``requests`` would read it whole).
+    It also resolves the proxies the environment sets (``HTTPS_PROXY``, ``NO_PROXY``, ...)
+    once per scheme and host instead of once per request.
     """
 
     def __init__(self) -> None:
@@ -79,6 +82,21 @@ class SameOriginSession(requests.Session):
         adapter = DeadlineAdapter()
         self.mount("https://", adapter)
         self.mount("http://", adapter)
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+
+    @override
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        # requests resolves proxies on every send, reading the whole environment three
+        # times (0.14 ms a request: a tenth of a small page's cost); the environment does
+        # not change during a run, so they are resolved once per scheme and host.
+        if "proxies" not in kwargs:
+            key = urlsplit(request.url or "")[:2]
+            proxies = self._proxies.get(key)
+            if proxies is None:
+                proxies = resolve_proxies(request, dict(self.proxies), self.trust_env)
+                self._proxies[key] = proxies
+            kwargs["proxies"] = dict(proxies)
+        return super().send(request, **kwargs)
 
     @override
     def resolve_redirects(
