@@ -286,6 +286,8 @@ class _Shape:
         self.fields = {name: _Field(schema) for name, schema in properties.items()}
         self.open = open_
         self.required = tuple(required)
+        #: The same as a set: ``set <= dict.keys()`` checks them all in C.
+        self._required_set = frozenset(self.required)
         #: name -> types that fit without a closer look.
         self.types = {name: f.types or _ANYTHING for name, f in self.fields.items()}
         self.deep = tuple((name, f.deep_fits) for name, f in self.fields.items() if f.deep)
@@ -310,8 +312,7 @@ class _Shape:
             item = value.get(name)
             if item is not None and not deep_fits(item):
                 return False
-        required = self.required
-        return not required or all(name in value for name in required)
+        return self._required_set <= value.keys()
 
     def _fits_field_by_field(self, value: dict[str, t.Any]) -> bool:
         # Undeclared fields in an open object, or fields declared without a type.
