@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -67,30 +66,43 @@ def config(server: HostileServer, **overrides: t.Any) -> dict[str, t.Any]:
     }
 
 
+#: Runs the tap's CLI (``python -m tap_batchimport``) and, as the process exits, writes its
+#: own peak RSS (``VmHWM``, KiB) to the file named first. ``wait4``'s ``ru_maxrss`` cannot be
+#: used: Linux counts in it the parent's memory at fork time (a pytest worker that has run
+#: other tests may hold a gigabyte), not only what the tap itself used after ``exec``.
+PEAK_RSS_WRAPPER = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status:
+        hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(out, "w") as f:
+        f.write(hwm)
+atexit.register(peak)
+sys.argv[0] = "tap-batchimport"
+runpy.run_module("tap_batchimport", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_measured(tmp_path: Path, config: dict[str, t.Any]) -> tuple[TapRun, float, float]:
     """Run the CLI; return what it printed, its peak RSS in MiB and its wall-clock seconds."""
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    out, err, peak = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak-kib"
     started = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tap_batchimport", "--config", str(config_path)],
+        proc = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS_WRAPPER, str(peak), "--config", str(config_path)],
             stdout=stdout,
             stderr=stderr,
+            timeout=300,
+            check=False,
         )
-        try:
-            # wait4 gives this child's own peak RSS (KiB on Linux), not all children's.
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            if proc.poll() is None and proc.returncode is None:
-                proc.kill()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.monotonic() - started
     text = out.read_text()
     messages = [json.loads(line) for line in text.splitlines() if line.startswith('{"type"')]
     run = TapRun(proc.returncode, text, err.read_text(), messages)
-    return run, usage.ru_maxrss / 1024, elapsed
+    return run, int(peak.read_text()) / 1024, elapsed
 
 
 def failure_line(run: TapRun) -> str:
