@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from tap_batchimport.open_object import OPEN_OBJECT_SCHEMA
 from tap_batchimport.timestamps import parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -45,13 +46,11 @@ FAIL = "fail"
 
 MISMATCHES = "schema_mismatches"
 UNDECLARED = "undeclared_fields"
-#: What the two fields above are typed as: open objects, no ``properties`` key, so a
-#: target that flattens objects keeps each as one JSON column.
-OPEN_OBJECT: dict[str, t.Any] = {"type": ["object", "null"], "additionalProperties": True}
-
+# The two fields above are open objects (see open_object.py): no ``properties`` key, so a
+# target that flattens objects keeps each as one JSON column.
 QUALITY_FIELDS: dict[str, dict[str, t.Any]] = {
     MISMATCHES: {
-        **OPEN_OBJECT,
+        **OPEN_OBJECT_SCHEMA,
         "description": (
             "Vendor values that did not fit their declared type, by field path: "
             '{"<path>": {"value": <the value as sent>, "expected": "<declared type>"}}; '
@@ -59,7 +58,7 @@ QUALITY_FIELDS: dict[str, dict[str, t.Any]] = {
         ),
     },
     UNDECLARED: {
-        **OPEN_OBJECT,
+        **OPEN_OBJECT_SCHEMA,
         "description": (
             "Fields the vendor sent that the schema does not declare, by name (by path "
             "inside an object that allows no others). Null when there were none"

@@ -57,7 +57,7 @@ def is_vendor_wide(error: VendorAPIError) -> bool:
         True when the vendor's other jobs cannot succeed either.
     """
     status = error.status
-    if getattr(error, "vendor_wide", False):
+    if error.vendor_wide:
         return True
     return isinstance(status, int) and (
         status in _VENDOR_WIDE_STATUSES or 300 <= status < 400  # noqa: PLR2004

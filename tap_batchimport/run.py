@@ -14,7 +14,6 @@ each as it finishes (:meth:`Run.wait_for_late_jobs`); ``job_details`` comes last
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import typing as t
 from functools import cached_property
@@ -381,17 +380,13 @@ class Run:
         """A request about one of the vendor's jobs worked: it is not down."""
         self._failing_in_a_row[vendor] = 0
 
-    def give_up(self, job: TrackedJob) -> TrackedJob:
+    def give_up(self, job: TrackedJob) -> None:
         """Give a job up now (its results are gone for good): reported, then settled.
 
         Args:
             job: The job.
-
-        Returns:
-            The job, marked as given up.
         """
         self.gave_up.add(job.ref)
-        return dataclasses.replace(job, given_up=True)
 
     # -- settling -----------------------------------------------------------------------------
 
