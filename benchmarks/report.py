@@ -306,10 +306,12 @@ def _pipeline_lines(scenario: Scenario) -> list[str]:
             f"{'tap CPU s':>9} {'target CPU s':>12} {'target RSS':>10}"
         ),
     ]
-    alone = next((f for f in figures if f["pipeline"] == "tap"), None)
+    # Each pipe against the tap alone in the same mode (RECORD lines or BATCH files).
+    alone = {f["mode"]: f for f in reversed(figures) if f["pipeline"] == "tap"}
     for figure in figures:
         speed = figure["rows"] / figure["wall"]
-        versus = speed / (alone["rows"] / alone["wall"]) if alone else None
+        base = alone.get(figure["mode"])
+        versus = speed / (base["rows"] / base["wall"]) if base else None
         rss = figure["target_rss_mib"]
         lines.append(
             f"  {figure['pipeline']:<24} {figure['mode']:<7} {figure['wall']:>8.2f} "

@@ -7,7 +7,10 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
+import requests
 from singer_sdk import typing as th
+
+from tap_batchimport.http.prepare import prepared_base_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -202,6 +205,10 @@ def base_url_error(key: str, value: t.Any) -> str | None:  # noqa: ANN401, PLR09
         return f"{key} must not embed credentials; use the credential settings"
     if parts.query or parts.fragment:
         return f"{key} must not have a query string or fragment"
+    try:  # what requests sends (an IDNA host): refused here rather than per request
+        prepared_base_url(value.strip())
+    except (requests.exceptions.RequestException, ValueError) as exc:
+        return f"{key} is not a valid URL ({type(exc).__name__}): {shown!r}"
     if parts.scheme == "http" and not is_loopback(host):
         return (
             f"{key} uses plain http:// for a non-loopback host ({host}); use https:// "

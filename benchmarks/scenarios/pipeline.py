@@ -12,9 +12,11 @@ process, pages rendered first) is read three ways, each a fresh load:
 
 The targets are the ones ``make meltano`` installs (``.meltano/loaders/<target>/venv``); a
 missing one, or missing PostgreSQL server binaries, is reported and its row left out.
-Every row is RECORD mode; each is one :class:`PipelineFigure` in the scenario's
-``pipeline`` note, so another scenario (batch mode, its own file) can add rows with
-``mode="BATCH"`` that the report prints in the same table. One run each.
+The tap alone and the target-postgres pipe run again in batch mode (``batch_config``:
+gzip JSON Lines files of 10,000 rows, BATCH messages instead of RECORDs; target-duckdb
+reads no BATCH message). Each row is one :class:`PipelineFigure` in the scenario's
+``pipeline`` note; another scenario can add rows with :func:`add_figure` that the report
+prints in the same table. One run each; the loaded rows are counted in PostgreSQL.
 
 Printed: rows/s of each, and the CPU time of the tap and of the target in each pipe: when
 the target's CPU time is close to the pipe's wall time, the target is the bottleneck and
@@ -24,6 +26,7 @@ the tap waits on a full pipe.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -154,6 +157,20 @@ def scenario_pipeline(sizes: Sizes) -> Scenario:
         count = tap_records(_STREAMS)
         alone = _record(scenario, run_child("tap", tap, count=count))
         add_figure(scenario, PipelineFigure("tap", "RECORD", rows, alone.wall, alone.cpu))
+        files = folder / "batches"
+        batch_config = {"storage": {"root": files.as_uri()}}  # jsonl, gzip, 10,000 rows
+        tap_batch = tap_command(
+            write_config(
+                folder,
+                {**fullstory_config(emulator.base_url, 1), "batch_config": batch_config},
+                "batch.json",
+            )
+        )
+        alone = _record(scenario, run_child("tap (batch files)", tap_batch, count=count))
+        add_figure(scenario, PipelineFigure("tap", "BATCH", rows, alone.wall, alone.cpu))
+        size = sum(path.stat().st_size for path in files.iterdir())
+        scenario.notes["batch files, bytes per row (gzip)"] = round(size / rows, 1)
+        shutil.rmtree(files)
         duckdb = target_executable("target-duckdb")
         if duckdb is None:
             scenario.notes["target-duckdb"] = "not installed (make meltano)"
@@ -165,11 +182,14 @@ def scenario_pipeline(sizes: Sizes) -> Scenario:
             }
             target = [str(duckdb), "--config", str(write_config(folder, config, "duckdb.json"))]
             _pipe(scenario, "tap | target-duckdb", tap, target)
-        _postgres(scenario, folder, tap)
+            # target-duckdb (pipelinewise) has no BATCH message: no BATCH row for it.
+            scenario.notes["target-duckdb, BATCH"] = "not supported by the target"
+        _postgres(scenario, folder, {"RECORD": tap, "BATCH": tap_batch})
+        shutil.rmtree(files, ignore_errors=True)
     return scenario
 
 
-def _postgres(scenario: Scenario, folder: Path, tap: list[str]) -> None:
+def _postgres(scenario: Scenario, folder: Path, taps: dict[str, list[str]]) -> None:
     executable = target_executable("target-postgres")
     if executable is None:
         scenario.notes["target-postgres"] = "not installed (make meltano)"
@@ -185,24 +205,35 @@ def _postgres(scenario: Scenario, folder: Path, tap: list[str]) -> None:
         scenario.notes["target-postgres"] = f"no PostgreSQL server: {exc}"
         return
     try:
-        server.create_database("bench")
-        config = {
-            "host": server.host,
-            "port": server.port,
-            "user": server.user,
-            "password": server.password,
-            "database": "bench",
-            "default_target_schema": SCHEMA,
-            "load_method": "upsert",
-            "add_record_metadata": True,
-        }
-        target = [str(executable), "--config", str(write_config(folder, config, "pg.json"))]
-        _pipe(scenario, "tap | target-postgres", tap, target)
+        for mode, tap in taps.items():
+            database = f"bench_{mode.lower()}"  # a fresh load for each mode
+            server.create_database(database)
+            config = {
+                "host": server.host,
+                "port": server.port,
+                "user": server.user,
+                "password": server.password,
+                "database": database,
+                "default_target_schema": SCHEMA,
+                "load_method": "upsert",
+                "add_record_metadata": True,
+            }
+            target = [str(executable), "--config", str(write_config(folder, config, "pg.json"))]
+            _pipe(scenario, "tap | target-postgres", tap, target, mode=mode)
+            loaded = sum(
+                int(server.psql(f"select count(*) from {SCHEMA}.{table}", database))  # noqa: S608
+                for table in sorted(_STREAMS)
+                if server.psql(f"select to_regclass('{SCHEMA}.{table}')", database)
+            )
+            if loaded != scenario.rows:
+                print(f"  ! {scenario.name}: {mode} loaded {loaded:,} rows, not {scenario.rows:,}")
     finally:
         server.stop()
 
 
-def _pipe(scenario: Scenario, label: str, tap: list[str], target: list[str]) -> None:
+def _pipe(
+    scenario: Scenario, label: str, tap: list[str], target: list[str], *, mode: str = "RECORD"
+) -> None:
     pipe = run_pipe(label, tap, target, count=tap_records(_STREAMS), env=_clean_env())
     _record(scenario, pipe.whole)
     print(
@@ -211,7 +242,7 @@ def _pipe(scenario: Scenario, label: str, tap: list[str], target: list[str]) -> 
         f"rss {pipe.consumer.rss_mib:.0f} MiB",
         flush=True,
     )
-    add_figure(scenario, PipelineFigure.of_pipe(pipe, scenario.rows))
+    add_figure(scenario, PipelineFigure.of_pipe(pipe, scenario.rows, mode))
 
 
 def _record(scenario: Scenario, run: Run) -> Run:

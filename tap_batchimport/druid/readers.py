@@ -119,7 +119,7 @@ def _untrustworthy(content: t.Any, sent: set[str]) -> str | None:  # noqa: ANN40
 
 
 def _row(bulk_id: str, item: dict[str, t.Any]) -> dict[str, t.Any]:
-    # The tap's key first, then the row's fields as DruID names them.
-    record = {"bulk_id": bulk_id, **item}
-    record["bulk_id"] = bulk_id  # an item's own bulk_id must not win
-    return record
+    # The row as DruID sent it (a fresh dict of this page's), with the tap's key. Set in
+    # place, not copied: a copy per row was a tenth of a million-row bulk's time.
+    item["bulk_id"] = bulk_id  # an item's own bulk_id must not win
+    return item

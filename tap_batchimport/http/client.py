@@ -26,6 +26,7 @@ from tap_batchimport.http.decoding import MalformedBodyError, decode_object
 from tap_batchimport.http.endpoints import ApiResponse
 from tap_batchimport.http.header_values import unsendable_header
 from tap_batchimport.http.masking import masked_line, request_secrets
+from tap_batchimport.http.prepare import prepare, prepared_base_url
 from tap_batchimport.http.rate import RateGate, RateLimitTooLongError
 from tap_batchimport.http.redirects import RedirectRefusedError, SameOriginSession
 from tap_batchimport.http.retry import RetryBudget, RetryPolicy, parse_retry_after
@@ -107,6 +108,10 @@ class VendorClient:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _rate_limit_logged: bool = False
 
+    def __post_init__(self) -> None:
+        """Prepare the base URL once, as ``requests`` would for every request."""
+        self._base_url = prepared_base_url(self.base_url)
+
     @property
     def session(self) -> requests.Session:
         """This thread's session (``requests`` sessions are not meant to be shared)."""
@@ -143,7 +148,7 @@ class VendorClient:
         Raises:
             VendorAPIError: On a fatal answer, or when retries are exhausted.
         """
-        url = endpoint.url(self.base_url, **(path_params or {}))
+        url = endpoint.url(self._base_url, **(path_params or {}))
         query = {k: v for k, v in (params or {}).items() if v is not None}
         passing = frozenset(pass_statuses)
         required_key = envelope or endpoint.envelope
@@ -283,12 +288,11 @@ class VendorClient:
         Raises:
             MalformedResponseError: A 2xx that must be a JSON object starts otherwise.
         """
-        request = requests.Request(endpoint.method, url, params=query, headers=dict(self.headers))
         session = self.session
         # Held by another request's 429: that counts against this request's budget too.
         budget.waited += self.gate.wait_turn(budget.left(self.policy))
         # Credentials after the wait: a token must not age at the gate.
-        prepared = self.auth(session.prepare_request(request))
+        prepared = self.auth(prepare(session, endpoint.method, url, query, self.headers))
         if bad := unsendable_header(prepared.headers):
             name, problem = bad
             detail = f"the {name} header {problem}; the request was not sent"
