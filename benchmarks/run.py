@@ -2,7 +2,7 @@
 
 Run it from the repository root, with the Python that has the tap installed::
 
-    python benchmarks/run.py                        # every scenario, full sizes, best of 3
+    python benchmarks/run.py                        # every scenario but batch, best of 3
     python benchmarks/run.py --quick                # smaller sizes: a smoke run
     python benchmarks/run.py --only 1 --profile     # one scenario, plus a cProfile summary
     python benchmarks/run.py --only latency,ratelimit
