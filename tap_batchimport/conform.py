@@ -37,7 +37,7 @@ import msgspec
 
 from tap_batchimport.open_object import OPEN_OBJECT_SCHEMA
 from tap_batchimport.page_check import page_checker
-from tap_batchimport.timestamps import parse_timestamp
+from tap_batchimport.timestamps import RFC3339_PATTERN, parse_timestamp
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,17 +81,6 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 
-#: RFC 3339 as loaders read it: ``T``, seconds, optional fraction, ``Z`` or ``+hh:mm``, and
-#: a day that exists (the 29th of February in leap years only; no year 0).
-_YEAR = r"(?!0000)\d{4}"
-_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-_DATE = (
-    rf"(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    rf"|(?:0[13578]|1[02])-31)|(?!0000){_LEAP_YEAR}-02-29)"
-)
-RFC3339_PATTERN = (
-    rf"^{_DATE}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z"
-)
 _RFC3339 = re.compile(RFC3339_PATTERN)
 #: An ISO 8601 date-time that says its zone (a space for the ``T``, ``z``, ``+hhmm``).
 _ISO_WITH_ZONE = re.compile(r".*\d(?:[Zz]|[+-]\d{2}:?\d{2})")
@@ -414,8 +403,8 @@ class RecordConformer:
         }
         required = schema.get("required", ())
         self.shape = _Shape(properties, open_=False, required=required)
-        #: The whole page at once, in C (None: this schema's pages go record by record).
-        self._page_fits = page_checker(properties, required, RFC3339_PATTERN)
+        #: Checks a whole page at once, in C (None: this schema's pages go record by record).
+        self.page_fits = page_checker(self.shape)
         self.row_keys = tuple(row_keys)
 
     def conform(self, record: dict[str, t.Any]) -> tuple[dict[str, t.Any], Findings | None]:
@@ -453,7 +442,7 @@ class RecordConformer:
         """
         if not isinstance(records, list):
             records = list(records)
-        if self._page_fits is not None and self._page_fits(records):
+        if self.page_fits is not None and self.page_fits(records):
             for record in records:  # the fast path: every value of every record fits
                 record |= _NO_FINDINGS  # noqa: PLW2901 - in place: one C call per record
             return PageFit(records)

@@ -6,10 +6,12 @@ a page converted to typed objects (``msgspec.convert``) in about a sixth of that
 types built here only *check*: what they build is thrown away, and a page they refuse
 takes conform.py's record-by-record path, which decides what each value becomes.
 
-So a type here must never accept a value conform.py's check refuses (that value would
-go out unrepaired); refusing one it accepts only costs time. ``tests/test_page_check.py``
-compares the two on every kind of value and schema. A schema these types cannot express
-gets no page check (None), and its pages all take the Python path.
+The types are built from conform.py's compiled shape, not from the schema again, so the
+two read a schema the one way. A type here must never accept a value conform.py's check
+refuses (that value would go out unrepaired); refusing one it accepts only costs time.
+``tests/test_page_check.py`` compares the two on every kind of value and schema. A shape
+these types cannot express gets no page check (None), and its pages all take the Python
+path.
 """
 
 from __future__ import annotations
@@ -19,49 +21,74 @@ from itertools import count
 
 import msgspec
 
-if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+from tap_batchimport.timestamps import RFC3339_PATTERN
 
-#: JSON type names and the Python types of a decoded value of each.
-_SCALARS: dict[str, t.Any] = {
-    "string": str,
-    "integer": int,
-    "number": int | float,
-    "boolean": bool,
-    "object": dict,
-    "array": list,
-}
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
 #: Struct class names must differ only for repr; a counter keeps them apart.
 _names = count()
+_NONE = type(None)
+
+
+class CheckedField(t.Protocol):
+    """What the page check reads of one compiled field (conform.py's ``_Field``)."""
+
+    @property
+    def types(self) -> frozenset[type] | None:
+        """Python types of a value that fits (None: anything fits)."""
+
+    @property
+    def date_time(self) -> bool:
+        """Whether a string must be an RFC 3339 date-time."""
+
+    @property
+    def enum(self) -> frozenset[t.Any] | None:
+        """The values allowed, if the schema lists them."""
+
+    @property
+    def shape(self) -> CheckedShape | None:
+        """The declared fields of an object value, if checked."""
+
+    @property
+    def items(self) -> CheckedField | None:
+        """The field of an array's items, if checked."""
+
+
+class CheckedShape(t.Protocol):
+    """What the page check reads of a compiled object (conform.py's ``_Shape``)."""
+
+    @property
+    def fields(self) -> Mapping[str, CheckedField]:
+        """The declared fields, by name."""
+
+    @property
+    def open(self) -> bool:
+        """Whether fields it does not declare are allowed."""
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Fields that must be there and not null."""
 
 
 class UnsupportedSchemaError(TypeError):
-    """A schema the page check cannot express exactly (its pages take the Python path)."""
+    """A shape the page check cannot express exactly (its pages take the Python path)."""
 
 
-def page_checker(
-    properties: Mapping[str, Mapping[str, t.Any]],
-    required: Sequence[str],
-    date_time_pattern: str,
-) -> Callable[[list[dict[str, t.Any]]], bool] | None:
-    """Compile a record schema (no other fields allowed) into a check of whole pages.
+def page_checker(shape: CheckedShape) -> Callable[[list[dict[str, t.Any]]], bool] | None:
+    """Compile a record's shape into a check of whole pages.
 
     Args:
-        properties: The record's declared fields.
-        required: Fields that must be there and not null.
-        date_time_pattern: A regular expression a ``date-time`` string must match whole.
+        shape: The record's compiled shape.
 
     Returns:
         ``check(records) -> bool`` (True: every record fits as it is), or None when the
-        schema has something the check cannot express.
+        shape has something the check cannot express.
     """
     try:
-        row = _struct(
-            properties, closed=True, required=frozenset(required), pattern=date_time_pattern
-        )
-        page_type = list[row]  # type: ignore[valid-type]
+        page_type = list[_struct(shape)]  # type: ignore[misc, valid-type]
         msgspec.json.Decoder(page_type)  # refuses a type msgspec cannot check, now
-    except (UnsupportedSchemaError, TypeError):
+    except TypeError:  # UnsupportedSchemaError included
         return None
 
     def check(records: list[dict[str, t.Any]]) -> bool:
@@ -74,51 +101,43 @@ def page_checker(
     return check
 
 
-def _struct(
-    properties: Mapping[str, Mapping[str, t.Any]],
-    *,
-    closed: bool,
-    required: frozenset[str],
-    pattern: str,
-) -> type[msgspec.Struct]:
-    # An object's declared fields; an open object ignores others, as conform.py does.
+def _struct(shape: CheckedShape) -> type[msgspec.Struct]:
+    # An object's declared fields; an open one ignores others, as conform.py does.
     fields: list[tuple[str, t.Any] | tuple[str, t.Any, t.Any]] = []
     rename: dict[str, str] = {}
-    for position, (name, schema) in enumerate(properties.items()):
+    for position, (name, declared) in enumerate(shape.fields.items()):
         attribute = f"f{position}"  # JSON names need not be Python identifiers
         rename[attribute] = name
-        if name in required:
-            fields.append((attribute, _value_type(schema, pattern, nullable=False)))
+        if name in shape.required:
+            fields.append((attribute, _value_type(declared, nullable=False)))
         else:
-            fields.append((attribute, _value_type(schema, pattern, nullable=True), None))
+            fields.append((attribute, _value_type(declared, nullable=True), None))
     return msgspec.defstruct(
         f"Checked{next(_names)}",
         fields,
         rename=rename,
         kw_only=True,  # required fields may follow optional ones
-        forbid_unknown_fields=closed,
+        forbid_unknown_fields=not shape.open,
         gc=False,
     )
 
 
-def _value_type(schema: Mapping[str, t.Any], pattern: str, *, nullable: bool) -> t.Any:  # noqa: ANN401
-    # The type of one field, read from its schema as conform._Field reads it.
-    declared = schema.get("type")
-    names = [declared] if isinstance(declared, str) else list(declared or [])
-    if not names:
-        return t.Any  # declared without a type: anything fits
-    kinds = [name for name in names if name != "null"]
-    if any(kind not in _SCALARS for kind in kinds):
-        raise UnsupportedSchemaError(str(declared))
-    single = kinds[0] if len(kinds) == 1 else None
-    members: list[t.Any] = [_kind_type(kind, schema, pattern, single=single) for kind in kinds]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and not (single == "string" and schema.get("format") == "date-time"):
-        members = [_enum_type(enum, kinds)]
-    if "null" in names and nullable:
+def _value_type(declared: CheckedField, *, nullable: bool) -> t.Any:  # noqa: ANN401
+    # The type of one field: its types, and its closer look (conform._Field.fits) as types.
+    types = declared.types
+    if types is None:
+        return t.Any
+    members: list[t.Any]
+    if declared.date_time:  # conform.py checks the format alone (enum or not)
+        members = [t.Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]]
+    elif declared.enum is not None:
+        members = [_enum_type(declared.enum, types)]
+    else:
+        members = [_container(tp, declared) for tp in types if tp is not _NONE]
+    if _NONE in types and nullable:
         members.append(None)
     if not members:
-        msg = "a required field that can only be null"
+        msg = "a field nothing fits, or a required one that can only be null"
         raise UnsupportedSchemaError(msg)
     union = members[0]
     for member in members[1:]:
@@ -126,28 +145,20 @@ def _value_type(schema: Mapping[str, t.Any], pattern: str, *, nullable: bool) ->
     return union
 
 
-def _kind_type(  # noqa: ANN202 - a type built at run time
-    kind: str, schema: Mapping[str, t.Any], pattern: str, *, single: str | None
-):
-    # Nested shapes, items and formats count only when the field has one kind (conform.py).
-    if single == "string" and schema.get("format") == "date-time":
-        return t.Annotated[str, msgspec.Meta(pattern=pattern)]
-    if single == "object":
-        properties = schema.get("properties") or {}
-        closed = schema.get("additionalProperties") is False
-        if properties or closed:
-            return _struct(properties, closed=closed, required=frozenset(), pattern=pattern)
-    if single == "array" and isinstance(schema.get("items"), dict):
-        return list[_value_type(schema["items"], pattern, nullable=True)]  # type: ignore[misc]
-    return _SCALARS[kind]
+def _container(tp: type, declared: CheckedField) -> t.Any:  # noqa: ANN401
+    # An object's declared fields or an array's items are checked inside it.
+    if tp is dict and declared.shape is not None:
+        return _struct(declared.shape)
+    if tp is list and declared.items is not None:
+        return list[_value_type(declared.items, nullable=True)]  # type: ignore[misc]
+    return tp
 
 
-def _enum_type(enum: list[t.Any], kinds: list[str]) -> t.Any:  # noqa: ANN401
+def _enum_type(enum: frozenset[t.Any], types: frozenset[type]) -> t.Any:  # noqa: ANN401
     # conform.py wants a value of a declared type *and* in the enum; a Literal of the
     # members of a declared type is that (msgspec's Literal takes str and int only).
-    types = {tp for kind in kinds for tp in t.get_args(_SCALARS[kind]) or (_SCALARS[kind],)}
-    members = [value for value in enum if type(value) in types]
+    members = sorted((v for v in enum if type(v) in types and v is not None), key=repr)
     if not members or any(type(value) not in (str, int) for value in members):
-        msg = f"enum {enum}"
+        msg = f"enum {sorted(enum, key=repr)}"
         raise UnsupportedSchemaError(msg)
     return t.Literal[tuple(members)]

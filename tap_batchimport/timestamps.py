@@ -6,6 +6,17 @@ import datetime as dt
 import re
 import typing as t
 
+#: RFC 3339 as loaders read it: ``T``, seconds, optional fraction, ``Z`` or ``+hh:mm``, and
+#: a day that exists (the 29th of February in leap years only; no year 0).
+_YEAR = r"(?!0000)\d{4}"
+_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+_DATE = (
+    rf"(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|(?!0000){_LEAP_YEAR}-02-29)"
+)
+RFC3339_PATTERN = (
+    rf"^{_DATE}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z"
+)
 _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?\s*([Zz]|[+-]\d{2}:?\d{2})?$"
 )

@@ -13,7 +13,7 @@ import typing as t
 
 import pytest
 
-from tap_batchimport.conform import RFC3339_PATTERN, RecordConformer, is_rfc3339
+from tap_batchimport.conform import RecordConformer, is_rfc3339
 from tap_batchimport.druid.streams import BulkResultsStream
 from tap_batchimport.fullstory.streams import (
     EventImportErrorsStream,
@@ -22,7 +22,6 @@ from tap_batchimport.fullstory.streams import (
     UserImportErrorsStream,
 )
 from tap_batchimport.job_details import JobDetailsStream
-from tap_batchimport.page_check import page_checker
 from tap_batchimport.sailpoint.streams import ConfigImportResultsStream
 
 VALUES: list[t.Any] = [
@@ -93,7 +92,7 @@ def record_schema(field: dict[str, t.Any], *, required: bool = False) -> dict[st
 
 
 def checker(schema: dict[str, t.Any]) -> t.Callable[[list[dict[str, t.Any]]], bool] | None:
-    return page_checker(schema["properties"], schema.get("required", ()), RFC3339_PATTERN)
+    return RecordConformer(schema).page_fits
 
 
 @pytest.mark.parametrize("field", FIELD_SCHEMAS)
@@ -166,12 +165,7 @@ def test_an_enum_msgspec_cannot_express_leaves_the_page_to_python():
     ],
 )
 def test_every_stream_of_the_tap_has_a_page_check(stream):
-    properties = {
-        name: spec
-        for name, spec in stream.schema["properties"].items()
-        if name not in ("schema_mismatches", "undeclared_fields")
-    }
-    assert page_checker(properties, stream.schema.get("required", ()), RFC3339_PATTERN)
+    assert RecordConformer(stream.schema).page_fits is not None
 
 
 def test_a_page_with_one_misfit_comes_out_as_the_python_path_makes_it():
