@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulator.scenarios import demo_dataset  # noqa: E402 - needs ROOT on sys.path
 from emulator.server import VendorEmulator  # noqa: E402
+from scripts.meltano_env import quiet_meltano_env  # noqa: E402
 
 DUCKDB_FILE = ROOT / "output" / "demo.duckdb"
 LOG_FILE = ROOT / "output" / "demo-meltano.log"
@@ -38,13 +39,6 @@ SUMMARY = ROOT / "scripts" / "warehouse_summary.py"
 
 #: What the printed query hint selects (README shows the same command).
 HINT_QUERY = "select source, job_id, status, is_finished from batchimport.job_details"
-
-#: Never let Meltano look for a newer release or send usage data.
-QUIET_MELTANO = {
-    "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "MELTANO_DISABLE_TRACKING": "true",
-}
 
 
 def default_meltano() -> str:
@@ -76,12 +70,7 @@ def clean_env(urls: dict[str, str]) -> dict[str, str]:
     Returns:
         The environment.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TAP_BATCHIMPORT_", "TARGET_DUCKDB_", "MELTANO_ENVIRONMENT"))
-    }
-    env.update(QUIET_MELTANO)
+    env = quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_DUCKDB_", "MELTANO_ENVIRONMENT")
     env.update({f"TAP_BATCHIMPORT_{key.upper()}": value for key, value in urls.items()})
     return env
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulator import scenarios  # noqa: E402 - needs ROOT on sys.path
 from emulator.server import Dataset, VendorEmulator  # noqa: E402
+from scripts.meltano_env import quiet_meltano_env  # noqa: E402
 from tests.postgres_server import (  # noqa: E402
     PostgresServer,
     PostgresUnavailableError,
@@ -44,11 +45,6 @@ TABLES_SQL = ROOT / "docs" / "postgresql-tables.sql"
 HEADLINE_SQL = ROOT / "docs" / "jobs-per-source.sql"
 DATABASE = "analytics"
 LOADER = "batchimport_loader"
-QUIET_MELTANO = {
-    "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "MELTANO_DISABLE_TRACKING": "true",
-}
 
 #: Jobs the importing step pushed on each night, as ``job_ids_file`` lines. DruID needs no
 #: line: its bulks are discovered from the list endpoint.
@@ -101,12 +97,7 @@ def meltano_env(emulator: VendorEmulator, server: PostgresServer, password: str)
     Returns:
         The environment (none of the caller's tap, target or Meltano variables).
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG"))
-    }
-    env.update(QUIET_MELTANO)
+    env = quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG")
     dataset = emulator.dataset
     tap = {
         "fullstory_api_url": emulator.fullstory_url,

@@ -32,15 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.meltano_env import quiet_meltano_env  # noqa: E402
 from tests.postgres_server import PostgresServer, PostgresUnavailableError  # noqa: E402
 
 MELTANO = ROOT / ".meltano" / "cli" / "bin" / "meltano"
 SHARDS = ("fullstory", "druid", "sailpoint")
-QUIET_MELTANO = {
-    "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "MELTANO_DISABLE_TRACKING": "true",
-}
 TABLES = (
     "job_details",
     "imported_users",
@@ -111,12 +107,7 @@ def environment(config: dict[str, object], server: PostgresServer, folder: Path)
     Returns:
         The environment.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_"))
-    }
-    env.update(QUIET_MELTANO)
+    env = quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_")
     for key, value in config.items():
         text = value if isinstance(value, str) else json.dumps(value)
         env[f"TAP_BATCHIMPORT_{key.upper()}"] = text

@@ -56,6 +56,7 @@ import pytest
 
 from emulator.scenarios import DEMO_CONFIG_IDS, demo_dataset, demo_tap_config
 from emulator.server import VendorEmulator
+from scripts.meltano_env import quiet_meltano_env
 from tap_batchimport.tap import TapBatchImport
 from tests.postgres_server import PostgresServer
 
@@ -111,11 +112,6 @@ MELTANO = ROOT / ".meltano" / "cli" / "bin" / "meltano"
 PLUGIN_PYTHON = Path(".meltano") / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 DEMO_BLOCK = "make demo"
 BLOCK_TIMEOUT = 300
-QUIET_MELTANO = {
-    "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "MELTANO_DISABLE_TRACKING": "true",
-}
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<mode>[\w-]+)\s*(?:\((?P<reason>.*)\))?\s*-->\s*$")
@@ -507,12 +503,7 @@ def shell_env(config: dict[str, t.Any], postgres: dict[str, str]) -> dict[str, s
     Returns:
         The environment.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG", "VIRTUAL_ENV"))
-    }
-    env.update(QUIET_MELTANO)
+    env = quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG", "VIRTUAL_ENV")
     # What `source .venv/bin/activate` (README) and docs/meltano.md's PATH line do.
     env["VIRTUAL_ENV"] = str(ROOT / ".venv")
     env["PATH"] = os.pathsep.join(

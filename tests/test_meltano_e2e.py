@@ -14,7 +14,6 @@ nor changes what `make demo` left behind.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import typing as t
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 from emulator.scenarios import demo_dataset
 from emulator.server import VendorEmulator
+from scripts.meltano_env import quiet_meltano_env
 from tests.demo_expectations import PRIMARY_KEYS, RESULT_TABLES, expected_rows, meltano_executable
 
 if t.TYPE_CHECKING:
@@ -73,16 +73,8 @@ class MeltanoProject:
         self.duckdb_file = workdir / "e2e.duckdb"
         self.env_file = workdir / "empty.env"  # the developer's .env must not leak in
         self.env_file.write_text("")
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_DUCKDB_", "MELTANO_"))
-        }
         self.env = {
-            **env,
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
+            **quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_DUCKDB_", "MELTANO_"),
             "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
             "TARGET_DUCKDB_FILEPATH": str(self.duckdb_file),
             # Only the URLs: credentials and job ids come from meltano.yml's demo environment.

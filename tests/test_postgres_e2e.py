@@ -39,6 +39,7 @@ import yaml
 
 from emulator.scenarios import demo_dataset
 from emulator.server import VendorEmulator
+from scripts.meltano_env import quiet_meltano_env
 from tests.demo_expectations import (
     PRIMARY_KEYS,
     RESULT_TABLES,
@@ -106,16 +107,8 @@ class Pipelines:
         self.env_file.write_text("")
         self.loader_password = secrets.token_urlsafe(16)
         server.psql(f"create role {LOADER} login password '{self.loader_password}'")
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG"))
-        }
         self.env = {
-            **env,
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
+            **quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG"),
             "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
             # Only the URLs: credentials and job ids come from meltano.yml's demo environment,
             # which the shards inherit like these variables.
@@ -446,16 +439,7 @@ def test_a_shard_is_given_its_own_vendor_only(tmp_path: Path) -> None:
     meltano = meltano_executable()
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TAP_BATCHIMPORT_", "MELTANO_"))
-    }
-    env.update(
-        {
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
-        }
-    )
+    env = quiet_meltano_env("TAP_BATCHIMPORT_", "MELTANO_")
     parent: dict[str, t.Any] = {
         "fullstory_api_key": "env-fs-key",
         "fullstory_user_import_job_ids": ["env-users-1"],

@@ -28,7 +28,6 @@ test` installs what they need.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -42,6 +41,7 @@ import yaml
 
 from emulator.scenarios import demo_dataset, demo_tap_config
 from emulator.server import VendorEmulator
+from scripts.meltano_env import quiet_meltano_env
 from tests.demo_expectations import PRIMARY_KEYS, expected_rows, meltano_executable
 from tests.landed import Emitted, Landing, compare
 from tests.postgres_server import PostgresServer, PostgresUnavailableError
@@ -155,16 +155,8 @@ class Matrix:
         self.tap_config = workdir / "tap-config.json"
         config = {**demo_tap_config(emulator), "job_max_pending_days": 36500}
         self.tap_config.write_text(json.dumps(config))
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG"))
-        }
         self.env = {
-            **env,
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
+            **quiet_meltano_env("TAP_BATCHIMPORT_", "TARGET_", "MELTANO_", "PG"),
             # Only the URLs: credentials and job ids come from meltano.yml's demo environment.
             "TAP_BATCHIMPORT_FULLSTORY_API_URL": emulator.fullstory_url,
             "TAP_BATCHIMPORT_DRUID_API_URL": emulator.druid_api_url,
